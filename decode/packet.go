@@ -1,6 +1,3 @@
-// Package decode turns raw frames into a flat, caller-owned Packet without
-// allocating. Every read is bounds-checked first; a malformed frame yields an
-// error and a partially filled Packet, never a panic.
 package decode
 
 import (
@@ -100,7 +97,7 @@ const (
 // MaxVLANs bounds the VLAN tags recorded; deeper stacks are still skipped.
 const MaxVLANs = 2
 
-// Packet is the decoded view of one frame. Slices (Payload, L3Data) alias the
+// Packet is the decoded view of one frame. Slices (Payload, L3Data, L4Data) alias the
 // frame buffer: they are valid only as long as the buffer they were decoded
 // from (see capture.Source for who owns it).
 type Packet struct {
@@ -111,21 +108,29 @@ type Packet struct {
 	Dir Direction // set by the input, not by Decode
 
 	// Link layer.
-	EtherType uint16
-	VLANs     [MaxVLANs]uint16
-	NumVLANs  uint8
+	EtherType uint16           // innermost; synthesized for links without one (raw IP, loopback)
+	VLANs     [MaxVLANs]uint16 // VLAN IDs, outermost first
+	NumVLANs  uint8            // tags recorded in VLANs; deeper tags are skipped
 
 	// Network layer.
 	L3       L3
 	Src, Dst netip.Addr
-	IPProto  uint8 // final next-header / protocol value
-	TOS      uint8 // IPv4 TOS / IPv6 traffic class
-	TTL      uint8 // IPv4 TTL / IPv6 hop limit
-	IPLen    int   // IP total length from the header (incl. IP header)
-	Fragment bool  // any fragment (first or later)
-	FragOff  uint16
+	IPProto  uint8  // final next-header / protocol value
+	TOS      uint8  // IPv4 TOS / IPv6 traffic class
+	TTL      uint8  // IPv4 TTL / IPv6 hop limit
+	IPLen    int    // IP total length (incl. header); the captured length if the header says 0 (offload)
+	Fragment bool   // any fragment (first or later)
+	FragOff  uint16 // fragment offset in 8-byte units, as on the wire
 	MoreFrag bool
-	FragID   uint32
+	FragID   uint32 // IPv4 identification or IPv6 fragment header id
+
+	// L3Data is the IP datagram from its first header byte, clipped to the
+	// capture and to IPLen. L4Data is the part after the IP header and any
+	// IPv6 extension headers: the transport header onward, or a later
+	// fragment's data. Both are nil when the frame is not IP or the
+	// respective start was not reached.
+	L3Data []byte
+	L4Data []byte
 
 	// Transport layer.
 	L4       L4
@@ -137,8 +142,9 @@ type Packet struct {
 	ICMPType uint8
 	ICMPCode uint8
 
-	// Payload is the transport payload (UDP/TCP data, ICMP body), clipped to
-	// what was captured and to the IP length.
+	// Payload is the transport payload (UDP/TCP data; for ICMP and ICMPv6
+	// everything after type, code and checksum), clipped to what was
+	// captured, to the IP length and to the UDP length.
 	Payload []byte
 }
 
