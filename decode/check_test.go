@@ -3,9 +3,9 @@ package decode
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"net/netip"
 	"reflect"
-	"testing"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
@@ -30,30 +30,29 @@ func within(data, s []byte) bool {
 // offset is where s starts in data (valid only if within(data, s)).
 func offset(data, s []byte) int { return cap(data) - cap(s) }
 
-// checkInvariants holds for every frame, good or bad.
-func checkInvariants(t testing.TB, link LinkType, data []byte, p *Packet, err error) {
-	t.Helper()
+// checkInvariants checks what must hold for every frame, good or bad.
+func checkInvariants(link LinkType, data []byte, p *Packet, err error) error {
 	if err != nil {
 		var le LayerError
 		if !errors.As(err, &le) {
-			t.Fatalf("error %v (%T) is not a LayerError", err, err)
+			return fmt.Errorf("error %v (%T) is not a LayerError", err, err)
 		}
 		if !errors.Is(err, ErrTruncated) && !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrUnsupportedLink) {
-			t.Fatalf("error %v wraps no sentinel", err)
+			return fmt.Errorf("error %v wraps no sentinel", err)
 		}
 		if p.Payload != nil {
-			t.Fatalf("payload set despite error %v", err)
+			return fmt.Errorf("payload set despite error %v", err)
 		}
 	}
 	if p.CapLen != len(data) || p.OrigLen != len(data) {
-		t.Fatalf("CapLen/OrigLen = %d/%d, want %d", p.CapLen, p.OrigLen, len(data))
+		return fmt.Errorf("CapLen/OrigLen = %d/%d, want %d", p.CapLen, p.OrigLen, len(data))
 	}
 	if p.NumVLANs > MaxVLANs {
-		t.Fatalf("NumVLANs = %d", p.NumVLANs)
+		return fmt.Errorf("NumVLANs = %d", p.NumVLANs)
 	}
 	for name, s := range map[string][]byte{"Payload": p.Payload, "L3Data": p.L3Data, "L4Data": p.L4Data} {
 		if !within(data, s) {
-			t.Fatalf("%s is not a subslice of the frame", name)
+			return fmt.Errorf("%s is not a subslice of the frame", name)
 		}
 	}
 	// Payload ⊆ L4Data ⊆ L3Data.
@@ -65,52 +64,52 @@ func checkInvariants(t testing.TB, link LinkType, data []byte, p *Packet, err er
 			offset(data, inner)+len(inner) <= offset(data, outer)+len(outer)
 	}
 	if !nested(p.L4Data, p.Payload) || !nested(p.L3Data, p.L4Data) {
-		t.Fatalf("slices not nested: L3 [%d+%d] L4 [%d+%d] payload [%d+%d]",
+		return fmt.Errorf("slices not nested: L3 [%d+%d] L4 [%d+%d] payload [%d+%d]",
 			offset(data, p.L3Data), len(p.L3Data), offset(data, p.L4Data), len(p.L4Data),
 			offset(data, p.Payload), len(p.Payload))
 	}
 	switch p.L3 {
 	case L3Other:
 		if p.Src.IsValid() || p.Dst.IsValid() || p.L4 != L4None || p.L3Data != nil {
-			t.Fatalf("non-IP packet carries IP fields: %+v", *p)
+			return fmt.Errorf("non-IP packet carries IP fields: %+v", *p)
 		}
 	case L3IPv4, L3IPv6:
 		if p.L3Data != nil && len(p.L3Data) > p.IPLen {
-			t.Fatalf("L3Data %d bytes exceeds IPLen %d", len(p.L3Data), p.IPLen)
+			return fmt.Errorf("L3Data %d bytes exceeds IPLen %d", len(p.L3Data), p.IPLen)
 		}
 		if p.Src.IsValid() && (p.Src.Is4() != (p.L3 == L3IPv4) || p.Dst.Is4() != (p.L3 == L3IPv4)) {
-			t.Fatalf("%v packet with addresses %v > %v", p.L3, p.Src, p.Dst)
+			return fmt.Errorf("%v packet with addresses %v > %v", p.L3, p.Src, p.Dst)
 		}
 	}
 	if p.L4 == L4None && (p.SrcPort != 0 || p.DstPort != 0 || p.Payload != nil) {
-		t.Fatalf("L4None with ports or payload: %+v", *p)
+		return fmt.Errorf("L4None with ports or payload: %+v", *p)
 	}
 	if p.L4 != L4None && p.L4Data == nil {
-		t.Fatalf("%v without L4Data", p.L4)
+		return fmt.Errorf("%v without L4Data", p.L4)
 	}
 	if p.Fragment && p.FragOff != 0 && p.L4 != L4None {
-		t.Fatalf("later fragment decoded as %v", p.L4)
+		return fmt.Errorf("later fragment decoded as %v", p.L4)
 	}
 
 	// Decoding is a pure function of the input, whatever p held before.
 	again := Packet{SrcPort: 1, Payload: data, L3: L3IPv6}
 	if err2 := Decode(link, data, &again); err2 != err || !reflect.DeepEqual(again, *p) {
-		t.Fatalf("second decode differs: err %v vs %v", err2, err)
+		return fmt.Errorf("second decode differs: err %v vs %v", err2, err)
 	}
 
 	// FlowHash ignores direction.
 	sw := *p
 	sw.Src, sw.Dst, sw.SrcPort, sw.DstPort = p.Dst, p.Src, p.DstPort, p.SrcPort
 	if sw.FlowHash() != p.FlowHash() {
-		t.Fatal("FlowHash depends on direction")
+		return errors.New("FlowHash depends on direction")
 	}
+	return nil
 }
 
-// crossCheck decodes data with gopacket, an independent decoder, and fails
-// unless it agrees with p on the link, network and transport facts. Call it
-// only for frames Decode accepted.
-func crossCheck(t testing.TB, link LinkType, data []byte, p *Packet) {
-	t.Helper()
+// crossCheck decodes data with gopacket, an independent decoder, and
+// returns an error unless it agrees with p on the link, network and
+// transport facts. Call it only for frames Decode accepted.
+func crossCheck(link LinkType, data []byte, p *Packet) error {
 	var first gopacket.Decoder = layers.LinkType(link)
 	switch link { // gopacket has no decoder registered for these two
 	case LinkIPv4:
@@ -133,13 +132,13 @@ l2:
 		}
 	}
 	if n := min(len(vlans), MaxVLANs); int(p.NumVLANs) != n || !slicesEqual(p.VLANs[:p.NumVLANs], vlans[:n]) {
-		t.Fatalf("VLANs %v, gopacket %v", p.VLANs[:p.NumVLANs], vlans)
+		return fmt.Errorf("VLANs %v, gopacket %v", p.VLANs[:p.NumVLANs], vlans)
 	}
 	if i == len(ls) {
 		if p.L3 != L3Other {
-			t.Fatalf("L3 %v, gopacket found no IP layer (%v)", p.L3, pkt)
+			return fmt.Errorf("L3 %v, gopacket found no IP layer (%v)", p.L3, pkt)
 		}
-		return
+		return nil
 	}
 
 	var src, dst netip.Addr
@@ -156,7 +155,7 @@ l2:
 		dst, _ = netip.AddrFromSlice(l.DstIP)
 	}
 	if p.L3 != wantL3 || p.Src != src || p.Dst != dst {
-		t.Fatalf("L3 %v %v > %v, gopacket %v %v > %v", p.L3, p.Src, p.Dst, wantL3, src, dst)
+		return fmt.Errorf("L3 %v %v > %v, gopacket %v %v > %v", p.L3, p.Src, p.Dst, wantL3, src, dst)
 	}
 
 	// Walk past IPv6 extension headers to the transport layer.
@@ -174,19 +173,19 @@ l2:
 		break
 	}
 	if p.IPProto != proto {
-		t.Fatalf("IPProto %d, gopacket %d", p.IPProto, proto)
+		return fmt.Errorf("IPProto %d, gopacket %d", p.IPProto, proto)
 	}
 	if l4 != nil && l4.LayerType() == gopacket.LayerTypeFragment {
 		// gopacket's packet path calls even an IPv6 atomic fragment
 		// (offset 0, no more) a Fragment; Decode rightly does not.
 		if !p.Fragment && p.L3 != L3IPv6 {
-			t.Fatalf("gopacket sees a fragment, Decode does not")
+			return errors.New("gopacket sees a fragment, Decode does not")
 		}
 		if p.FragOff != 0 {
 			if p.L4 != L4None {
-				t.Fatalf("later fragment decoded as %v", p.L4)
+				return fmt.Errorf("later fragment decoded as %v", p.L4)
 			}
-			return
+			return nil
 		}
 		// gopacket stops at every fragment; decode the first one's
 		// (or the atomic one's) transport header on its own to compare.
@@ -196,48 +195,55 @@ l2:
 		}
 		l4 = gopacket.NewPacket(l4.LayerContents(), lt, gopacket.DecodeOptions{NoCopy: true}).Layers()[0]
 	} else if p.Fragment && p.FragOff != 0 {
-		t.Fatalf("Decode sees a later fragment, gopacket does not")
+		return errors.New("Decode sees a later fragment, gopacket does not")
 	}
 
 	switch l := l4.(type) {
 	case *layers.UDP:
-		expectL4(t, p, L4UDP, uint16(l.SrcPort), uint16(l.DstPort), l.Payload)
+		return expectL4(p, L4UDP, uint16(l.SrcPort), uint16(l.DstPort), l.Payload)
 	case *layers.TCP:
-		expectL4(t, p, L4TCP, uint16(l.SrcPort), uint16(l.DstPort), l.Payload)
+		if err := expectL4(p, L4TCP, uint16(l.SrcPort), uint16(l.DstPort), l.Payload); err != nil {
+			return err
+		}
 		if p.TCPSeq != l.Seq || p.TCPAck != l.Ack || p.TCPFlags&0x3f != tcpFlags(l) {
-			t.Fatalf("TCP seq/ack/flags %d/%d/%#x, gopacket %d/%d/%#x", p.TCPSeq, p.TCPAck, p.TCPFlags, l.Seq, l.Ack, tcpFlags(l))
+			return fmt.Errorf("TCP seq/ack/flags %d/%d/%#x, gopacket %d/%d/%#x", p.TCPSeq, p.TCPAck, p.TCPFlags, l.Seq, l.Ack, tcpFlags(l))
 		}
 	case *layers.ICMPv4:
-		expectL4(t, p, L4ICMP, 0, 0, nil)
+		if err := expectL4(p, L4ICMP, 0, 0, nil); err != nil {
+			return err
+		}
 		if p.ICMPType != l.TypeCode.Type() || p.ICMPCode != l.TypeCode.Code() {
-			t.Fatalf("ICMP %d/%d, gopacket %v", p.ICMPType, p.ICMPCode, l.TypeCode)
+			return fmt.Errorf("ICMP %d/%d, gopacket %v", p.ICMPType, p.ICMPCode, l.TypeCode)
 		}
 	case *layers.ICMPv6:
-		expectL4(t, p, L4ICMP, 0, 0, nil)
+		if err := expectL4(p, L4ICMP, 0, 0, nil); err != nil {
+			return err
+		}
 		if p.ICMPType != l.TypeCode.Type() || p.ICMPCode != l.TypeCode.Code() {
-			t.Fatalf("ICMPv6 %d/%d, gopacket %v", p.ICMPType, p.ICMPCode, l.TypeCode)
+			return fmt.Errorf("ICMPv6 %d/%d, gopacket %v", p.ICMPType, p.ICMPCode, l.TypeCode)
 		}
 	default:
 		if p.L4 != L4Other {
-			t.Fatalf("L4 %v, gopacket found %v", p.L4, l4)
+			return fmt.Errorf("L4 %v, gopacket found %v", p.L4, l4)
 		}
 	}
+	return nil
 }
 
-func expectL4(t testing.TB, p *Packet, l4 L4, sport, dport uint16, payload []byte) {
-	t.Helper()
+func expectL4(p *Packet, l4 L4, sport, dport uint16, payload []byte) error {
 	if p.L4 != l4 {
-		t.Fatalf("L4 %v, gopacket %v", p.L4, l4)
+		return fmt.Errorf("L4 %v, gopacket %v", p.L4, l4)
 	}
 	if l4 == L4ICMP {
-		return // gopacket puts 4 more ICMPv4 bytes in the header
+		return nil // gopacket puts 4 more ICMPv4 bytes in the header
 	}
 	if p.SrcPort != sport || p.DstPort != dport {
-		t.Fatalf("ports %d > %d, gopacket %d > %d", p.SrcPort, p.DstPort, sport, dport)
+		return fmt.Errorf("ports %d > %d, gopacket %d > %d", p.SrcPort, p.DstPort, sport, dport)
 	}
 	if !bytes.Equal(p.Payload, payload) {
-		t.Fatalf("payload %d bytes, gopacket %d bytes", len(p.Payload), len(payload))
+		return fmt.Errorf("payload %d bytes, gopacket %d bytes", len(p.Payload), len(payload))
 	}
+	return nil
 }
 
 func nextHeaderOf(l gopacket.Layer) layers.IPProtocol {

@@ -205,9 +205,13 @@ func TestDecode(t *testing.T) {
 			if !reflect.DeepEqual(got, exp) {
 				t.Errorf("packet mismatch\n got  %+v\n want %+v", got, exp)
 			}
-			checkInvariants(t, tc.link, tc.frame, &p, err)
+			if err := checkInvariants(tc.link, tc.frame, &p, err); err != nil {
+				t.Error(err)
+			}
 			if err == nil && !tc.want.noCross {
-				crossCheck(t, tc.link, tc.frame, &p)
+				if err := crossCheck(tc.link, tc.frame, &p); err != nil {
+					t.Errorf("gopacket disagrees: %v", err)
+				}
 			}
 		})
 	}
@@ -290,7 +294,9 @@ func TestTruncateEveryOffset(t *testing.T) {
 				cut := frame[:n:n]
 				var p Packet
 				err := Decode(f.link, cut, &p)
-				checkInvariants(t, f.link, cut, &p, err)
+				if err := checkInvariants(f.link, cut, &p, err); err != nil {
+					t.Fatalf("cut at %d: %v", n, err)
+				}
 				if n < hdrEnd {
 					if !errors.Is(err, ErrTruncated) {
 						t.Fatalf("cut at %d/%d: err = %v, want ErrTruncated", n, hdrEnd, err)
