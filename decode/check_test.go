@@ -234,11 +234,11 @@ func expectL4(p *Packet, l4 L4, sport, dport uint16, payload []byte) error {
 	if p.L4 != l4 {
 		return fmt.Errorf("L4 %v, gopacket %v", p.L4, l4)
 	}
-	if l4 == L4ICMP {
-		return nil // gopacket puts 4 more ICMPv4 bytes in the header
-	}
 	if p.SrcPort != sport || p.DstPort != dport {
 		return fmt.Errorf("ports %d > %d, gopacket %d > %d", p.SrcPort, p.DstPort, sport, dport)
+	}
+	if l4 == L4ICMP {
+		return nil // gopacket puts 4 more ICMPv4 bytes in the header
 	}
 	if !bytes.Equal(p.Payload, payload) {
 		return fmt.Errorf("payload %d bytes, gopacket %d bytes", len(p.Payload), len(payload))
