@@ -2,6 +2,7 @@ package decode
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -17,41 +18,55 @@ type fixtureFrame struct {
 	data []byte
 }
 
-// fixtureFrames reads every frame of every pcap in the shared fixtures.
+// fixtureFrames reads every frame of every pcap in the shared fixtures, or
+// skips when there are none.
 func fixtureFrames(t testing.TB) []fixtureFrame {
 	t.Helper()
-	dir := fixturesDir(t)
-	files, err := filepath.Glob(filepath.Join(dir, "*.pcap"))
+	frames, err := readFixtureFrames(fixturesDir(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(files) == 0 {
-		t.Skipf("no pcap files in %s", dir)
+	if len(frames) == 0 {
+		t.Skip("no pcap frames in the shared fixtures")
+	}
+	return frames
+}
+
+func readFixtureFrames(dir string) ([]fixtureFrame, error) {
+	files, err := filepath.Glob(filepath.Join(dir, "*.pcap"))
+	if err != nil {
+		return nil, err
 	}
 	var frames []fixtureFrame
 	for _, path := range files {
-		f, err := os.Open(path)
+		frames, err = appendPcapFrames(frames, path)
 		if err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
-		r, err := pcapgo.NewReader(f)
-		if err != nil {
-			f.Close()
-			t.Fatalf("%s: %v", path, err)
-		}
-		for n := 1; ; n++ {
-			data, _, err := r.ReadPacketData()
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				t.Fatalf("%s frame %d: %v", path, n, err)
-			}
-			frames = append(frames, fixtureFrame{filepath.Base(path), n, LinkType(r.LinkType()), data})
-		}
-		f.Close()
 	}
-	return frames
+	return frames, nil
+}
+
+func appendPcapFrames(frames []fixtureFrame, path string) ([]fixtureFrame, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	r, err := pcapgo.NewReader(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	for n := 1; ; n++ {
+		data, _, err := r.ReadPacketData()
+		if errors.Is(err, io.EOF) {
+			return frames, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s frame %d: %w", path, n, err)
+		}
+		frames = append(frames, fixtureFrame{filepath.Base(path), n, LinkType(r.LinkType()), data})
+	}
 }
 
 // TestFixturesAgreeWithGopacket decodes every frame of every capture and

@@ -228,9 +228,19 @@ func gpVLANFrame(t testing.TB) []byte {
 // fixturesDir finds ../shared/fixtures beside the module root, or skips.
 func fixturesDir(t testing.TB) string {
 	t.Helper()
+	dir, reason := findFixtures()
+	if dir == "" {
+		t.Skip(reason)
+	}
+	return dir
+}
+
+// findFixtures walks up to the module root and looks beside it for the
+// shared fixtures; without them it says why in reason.
+func findFixtures() (dir, reason string) {
 	dir, err := os.Getwd()
 	if err != nil {
-		t.Fatal(err)
+		return "", err.Error()
 	}
 	for {
 		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
@@ -238,13 +248,13 @@ func fixturesDir(t testing.TB) string {
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			t.Skip("no go.mod above the package directory; cannot locate shared fixtures")
+			return "", "no go.mod above the package directory; cannot locate shared fixtures"
 		}
 		dir = parent
 	}
 	fx := filepath.Join(dir, "..", "shared", "fixtures")
 	if _, err := os.Stat(fx); err != nil {
-		t.Skipf("shared fixtures not present at %s: %v", fx, err)
+		return "", "shared fixtures not present: " + err.Error()
 	}
-	return fx
+	return fx, ""
 }
