@@ -1,0 +1,320 @@
+package sketches
+
+import (
+	"cmp"
+	"math"
+	"math/bits"
+	"slices"
+)
+
+// summary is the Space-Saving core shared by TopK and StringTopK. It knows
+// counts, hashes, the min-heap and the hash table; the wrappers own the keys
+// (S is the stored key type) and key equality, so the string variant can
+// compare against a []byte without converting it.
+//
+// Why Space-Saving and not Count-Min plus a candidate set: it is
+// deterministic (no random hash rows, so results do not depend on a seed),
+// each tracked key carries its own overestimation bound, memory is exactly
+// capacity entries, and the guarantees are simple and tight: with total
+// weight N and capacity k, every estimate lies in [true, true + N/k] and every
+// key whose true weight exceeds N/k is tracked. A CMS needs a much larger
+// table for the same bound and still needs a heap to know which keys to
+// report. Weighted updates rule out the constant-time "stream summary"
+// bucket list, so counters live in a binary min-heap: O(log k) per update of
+// a tracked key, in practice much less because heavy keys sit near the leaves.
+type summary[S any] struct {
+	capacity int
+	entries  []ssEntry
+	keys     []S
+	keysAlt  []S     // second key buffer so Merge can rebuild without allocating
+	heap     []int32 // entry indices, min-heap on count
+	table    []int32 // open addressing, linear probing: entry index + 1, 0 = empty
+	shift    uint    // 64 - log2(len(table))
+	total    uint64
+	nextSeq  uint64
+	cands    []ssCand // Merge scratch
+	order    []int32  // Top scratch
+}
+
+type ssEntry struct {
+	hash  uint64
+	count uint64 // estimate: an upper bound on the key's true weight
+	err   uint64 // count - err is a lower bound on the true weight
+	seq   uint64 // admission order, the last tie-breaker
+	hpos  int32
+}
+
+type ssCand struct {
+	count, err, hash, seq uint64
+	src                   uint8 // 0 receiver, 1 other
+	idx                   int32
+}
+
+const minTableSize = 16
+
+func (s *summary[S]) init(capacity int) {
+	s.capacity = capacity
+	size := min(minTableSize, tableSizeFor(capacity))
+	s.table = make([]int32, size)
+	s.shift = uint(64 - bits.TrailingZeros(uint(size)))
+}
+
+// tableSizeFor keeps the load factor at or below one half.
+func tableSizeFor(n int) int {
+	size := minTableSize
+	for size < 2*n {
+		size <<= 1
+	}
+	return size
+}
+
+// slot spreads the caller's hash with a Fibonacci multiply so that weak
+// hashes (identity on integers) still probe well.
+func (s *summary[S]) slot(h uint64) int {
+	return int((h * 0x9e3779b97f4a7c15) >> s.shift)
+}
+
+func (s *summary[S]) mask() int { return len(s.table) - 1 }
+
+func (s *summary[S]) full() bool { return len(s.entries) >= s.capacity }
+
+// floor is the weight any untracked key may have had: the minimum counter
+// once full, 0 before (an untracked key was then never seen).
+func (s *summary[S]) floor() uint64 {
+	if !s.full() || len(s.heap) == 0 {
+		return 0
+	}
+	return s.entries[s.heap[0]].count
+}
+
+func addSat(a, b uint64) uint64 {
+	c, carry := bits.Add64(a, b, 0)
+	if carry != 0 {
+		return math.MaxUint64
+	}
+	return c
+}
+
+// bump adds w to tracked entry i.
+func (s *summary[S]) bump(i int32, w uint64) {
+	s.total = addSat(s.total, w)
+	e := &s.entries[i]
+	e.count = addSat(e.count, w)
+	s.siftDown(int(e.hpos))
+}
+
+// admit makes room for an untracked key with hash h and weight w and returns
+// its entry index; isNew reports that the index is one past the previous
+// last entry (the caller appends the key) rather than a recycled one (the
+// caller overwrites keys[i]). Recycling evicts the minimum counter: the new
+// key inherits its count as error, which is the Space-Saving rule.
+func (s *summary[S]) admit(h, w uint64) (i int32, isNew bool) {
+	s.total = addSat(s.total, w)
+	if !s.full() {
+		if 2*(len(s.entries)+1) > len(s.table) {
+			s.grow()
+		}
+		i = int32(len(s.entries))
+		s.entries = append(s.entries, ssEntry{hash: h, count: w, seq: s.nextSeq, hpos: int32(len(s.heap))})
+		s.nextSeq++
+		s.heap = append(s.heap, i)
+		s.insertSlot(i)
+		s.siftUp(len(s.heap) - 1)
+		return i, true
+	}
+	i = s.heap[0]
+	s.deleteSlot(i)
+	e := &s.entries[i]
+	floor := e.count
+	*e = ssEntry{hash: h, count: addSat(floor, w), err: floor, seq: s.nextSeq, hpos: 0}
+	s.nextSeq++
+	s.insertSlot(i)
+	s.siftDown(0)
+	return i, false
+}
+
+func (s *summary[S]) grow() {
+	size := 2 * len(s.table)
+	if cap(s.table) >= size {
+		s.table = s.table[:size]
+		clear(s.table)
+	} else {
+		s.table = make([]int32, size)
+	}
+	s.shift = uint(64 - bits.TrailingZeros(uint(size)))
+	for i := range s.entries {
+		s.insertSlot(int32(i))
+	}
+}
+
+// insertSlot places entry i at the first free slot of its probe sequence;
+// the key is known to be absent.
+func (s *summary[S]) insertSlot(i int32) {
+	m := s.mask()
+	for p := s.slot(s.entries[i].hash); ; p = (p + 1) & m {
+		if s.table[p] == 0 {
+			s.table[p] = i + 1
+			return
+		}
+	}
+}
+
+// deleteSlot removes entry i from the table with backward-shift deletion, so
+// the table never holds tombstones and probe lengths do not degrade under
+// the constant churn of a full sketch.
+func (s *summary[S]) deleteSlot(i int32) {
+	m := s.mask()
+	p := s.slot(s.entries[i].hash)
+	for s.table[p] != i+1 {
+		p = (p + 1) & m
+	}
+	hole := p
+	for q := (hole + 1) & m; s.table[q] != 0; q = (q + 1) & m {
+		home := s.slot(s.entries[s.table[q]-1].hash)
+		// The entry at q may move into the hole only if its home is not in
+		// the cyclic interval (hole, q].
+		if (q-home)&m >= (q-hole)&m {
+			s.table[hole] = s.table[q]
+			hole = q
+		}
+	}
+	s.table[hole] = 0
+}
+
+func (s *summary[S]) less(a, b int) bool {
+	return s.entries[s.heap[a]].count < s.entries[s.heap[b]].count
+}
+
+func (s *summary[S]) swap(a, b int) {
+	h := s.heap
+	h[a], h[b] = h[b], h[a]
+	s.entries[h[a]].hpos = int32(a)
+	s.entries[h[b]].hpos = int32(b)
+}
+
+func (s *summary[S]) siftUp(j int) {
+	for j > 0 {
+		p := (j - 1) / 2
+		if !s.less(j, p) {
+			return
+		}
+		s.swap(j, p)
+		j = p
+	}
+}
+
+func (s *summary[S]) siftDown(j int) {
+	n := len(s.heap)
+	for {
+		l := 2*j + 1
+		if l >= n {
+			return
+		}
+		c := l
+		if r := l + 1; r < n && s.less(r, l) {
+			c = r
+		}
+		if !s.less(c, j) {
+			return
+		}
+		s.swap(j, c)
+		j = c
+	}
+}
+
+// reset empties the summary and keeps every buffer.
+func (s *summary[S]) reset() {
+	s.entries = s.entries[:0]
+	s.heap = s.heap[:0]
+	clear(s.table)
+	s.total = 0
+	s.nextSeq = 0
+}
+
+// topOrder fills s.order with entry indices sorted by estimate descending,
+// then hash ascending, then admission order.
+func (s *summary[S]) topOrder() []int32 {
+	s.order = s.order[:0]
+	for i := range s.entries {
+		s.order = append(s.order, int32(i))
+	}
+	slices.SortFunc(s.order, func(a, b int32) int {
+		ea, eb := &s.entries[a], &s.entries[b]
+		if c := cmp.Compare(eb.count, ea.count); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(ea.hash, eb.hash); c != 0 {
+			return c
+		}
+		return cmp.Compare(ea.seq, eb.seq)
+	})
+	return s.order
+}
+
+// mergeCands combines this summary's entries with other's, as prepared by the
+// wrapper in s.cands, keeps the capacity largest and rebuilds the table and
+// heap. copyKey moves a key into a (possibly reused) slot of the new key
+// buffer.
+//
+// The rule (from "Mergeable Summaries", Agarwal et al.): a key's merged count
+// is its count on each side, or that side's floor where it is untracked; its
+// error likewise adds. Since an untracked key's true weight on a side is at
+// most that side's floor, merged counts stay upper bounds, the kept counters
+// still sum to at most the merged total, and the bound total/capacity holds
+// for the result (for unequal capacities it is the sum of both sides'
+// total/capacity).
+func mergeSummaries[S any](s, o *summary[S], copyKey func(dst, src S) S) {
+	c := s.cands
+	slices.SortFunc(c, func(a, b ssCand) int {
+		if x := cmp.Compare(b.count, a.count); x != 0 {
+			return x
+		}
+		if x := cmp.Compare(a.hash, b.hash); x != 0 {
+			return x
+		}
+		if x := cmp.Compare(a.src, b.src); x != 0 {
+			return x
+		}
+		return cmp.Compare(a.seq, b.seq)
+	})
+	if len(c) > s.capacity {
+		c = c[:s.capacity]
+	}
+	alt := s.keysAlt[:0]
+	for _, x := range c {
+		src := s.keys
+		if x.src == 1 {
+			src = o.keys
+		}
+		var dst S
+		if len(alt) < cap(alt) {
+			dst = alt[:len(alt)+1][len(alt)]
+		}
+		alt = append(alt, copyKey(dst, src[x.idx]))
+	}
+	total := addSat(s.total, o.total)
+	// Keep stale buffers past len for reuse but drop references held by the
+	// old key slice beyond what copyKey reuses.
+	s.keysAlt, s.keys = s.keys, alt
+	s.entries = s.entries[:0]
+	s.heap = s.heap[:0]
+	for j, x := range c {
+		s.entries = append(s.entries, ssEntry{hash: x.hash, count: x.count, err: x.err, seq: uint64(j), hpos: int32(j)})
+		s.heap = append(s.heap, int32(j))
+	}
+	s.nextSeq = uint64(len(c))
+	s.total = total
+	if want := tableSizeFor(len(c)); want > len(s.table) {
+		s.table = make([]int32, want)
+		s.shift = uint(64 - bits.TrailingZeros(uint(want)))
+	} else {
+		clear(s.table)
+	}
+	for j := range s.entries {
+		s.insertSlot(int32(j))
+	}
+	for j := len(s.heap)/2 - 1; j >= 0; j-- {
+		s.siftDown(j)
+	}
+	s.cands = c[:0]
+}
