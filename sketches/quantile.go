@@ -136,10 +136,12 @@ func (q *Quantile) Quantile(p float64) float64 {
 	}
 	n := q.dd.GetCount()
 	k := math.Ceil(p * n)
-	if k < 1 {
-		k = 1
-	} else if k > n {
-		k = n
+	// The extremes are known exactly.
+	if k <= 1 {
+		return q.min
+	}
+	if k >= n {
+		return q.max
 	}
 	// KeyAtRank(r) is the first bin whose cumulative count exceeds r, i.e.
 	// the bin holding the (r+1)-th smallest element of that store.
