@@ -86,7 +86,7 @@ func Decode(link LinkType, data []byte, p *Packet) error {
 	case LinkIPv6:
 		p.EtherType = EtherTypeIPv6
 		return decodeIPv6(data, p)
-	case LinkNull:
+	case LinkNull, LinkLoop:
 		return decodeNull(data, p)
 	}
 	return layerErr(LayerLink, kindUnsupportedLink)
@@ -147,8 +147,9 @@ func decodeEtherType(et uint16, b []byte, p *Packet) error {
 }
 
 // decodeNull decodes the BSD loopback header: an address family in the
-// capturing host's byte order, which the reader cannot know. Families are
-// small, so whichever order yields a value below 2^16 is the right one.
+// capturing host's byte order (network order for LinkLoop), which the reader
+// cannot always know. Families are small, so whichever order yields a value
+// below 2^16 is the right one.
 func decodeNull(b []byte, p *Packet) error {
 	if len(b) < nullLen {
 		return layerErr(LayerNull, kindTruncated)
@@ -245,7 +246,7 @@ func decodeIPv6(b []byte, p *Packet) error {
 	if total == ipv6Len {
 		// Zero payload length: a jumbogram or an offloaded super-packet.
 		// Either way the capture is the best bound there is.
-		total = max(len(b), ipv6Len)
+		total = len(b)
 	}
 	p.IPLen = total
 	b = b[:min(total, len(b))]

@@ -106,6 +106,8 @@ func TestDecode(t *testing.T) {
 			want{pkt: udpPkt6(48 + len(dnsQuery)), payload: dnsQuery}},
 		{"null little-endian AF_INET6 (darwin)", LinkNull, cat([]byte{30, 0, 0, 0}, ipv6(ProtoUDP, udpDNS)),
 			want{pkt: udpPkt6(48 + len(dnsQuery)), payload: dnsQuery}},
+		{"loop (openbsd) AF_INET6", LinkLoop, cat([]byte{0, 0, 0, 24}, ipv6(ProtoUDP, udpDNS)),
+			want{pkt: udpPkt6(48 + len(dnsQuery)), payload: dnsQuery}},
 		{"null unknown family", LinkNull, []byte{7, 0, 0, 0, 1, 2, 3},
 			want{pkt: Packet{L4: L4None}}},
 		{"ipv4 first fragment decodes transport", LinkIPv4,
@@ -280,6 +282,7 @@ func TestTruncateEveryOffset(t *testing.T) {
 		{"sll2", LinkLinuxSLL2, cat(sll2Hdr(EtherTypeIPv6), ipv6(ProtoUDP, udpDNS))},
 		{"null", LinkNull, cat([]byte{2, 0, 0, 0}, ipv4(ProtoUDP, ip4opts{}, udpDNS))},
 		{"raw", LinkRaw, ipv6(ProtoUDP, udpDNS)},
+		{"loop", LinkLoop, cat([]byte{0, 0, 0, 2}, ipv4(ProtoUDP, ip4opts{}, udpDNS))},
 	}
 	for _, f := range frames {
 		t.Run(f.name, func(t *testing.T) {

@@ -7,7 +7,7 @@ import (
 
 // fuzzLinks maps the fuzzer's selector byte onto the supported link types
 // (plus one unsupported) so it does not waste effort on unknown links.
-var fuzzLinks = [...]LinkType{LinkEthernet, LinkLinuxSLL, LinkLinuxSLL2, LinkRaw, LinkIPv4, LinkIPv6, LinkNull, 105}
+var fuzzLinks = [...]LinkType{LinkEthernet, LinkLinuxSLL, LinkLinuxSLL2, LinkRaw, LinkIPv4, LinkIPv6, LinkNull, LinkLoop, 105}
 
 func linkIndex(l LinkType) uint8 {
 	for i, x := range fuzzLinks {

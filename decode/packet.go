@@ -2,6 +2,7 @@ package decode
 
 import (
 	"net/netip"
+	"strconv"
 	"time"
 )
 
@@ -16,8 +17,31 @@ const (
 	LinkLinuxSLL2 LinkType = 276
 	LinkIPv4      LinkType = 228
 	LinkIPv6      LinkType = 229
-	LinkNull      LinkType = 0 // BSD loopback, 4-byte host-order family
+	LinkNull      LinkType = 0   // BSD loopback, 4-byte host-order family
+	LinkLoop      LinkType = 108 // OpenBSD loopback, same header in network order
 )
+
+func (l LinkType) String() string {
+	switch l {
+	case LinkEthernet:
+		return "ethernet"
+	case LinkRaw:
+		return "raw"
+	case LinkLinuxSLL:
+		return "linux-sll"
+	case LinkLinuxSLL2:
+		return "linux-sll2"
+	case LinkIPv4:
+		return "ipv4"
+	case LinkIPv6:
+		return "ipv6"
+	case LinkNull:
+		return "null"
+	case LinkLoop:
+		return "loop"
+	}
+	return "linktype-" + strconv.Itoa(int(l))
+}
 
 // L3 is the network layer of a packet.
 type L3 uint8
