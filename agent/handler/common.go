@@ -1,0 +1,96 @@
+package handler
+
+import (
+	"math"
+	"slices"
+
+	"github.com/visorng/visor/agent/metrics"
+	"github.com/visorng/visor/agent/window"
+	"github.com/visorng/visor/sketches"
+)
+
+// Common is the window configuration every handler reads.
+type Common struct {
+	Name           string
+	Periods        int
+	SampleRate     int
+	TopN           int
+	TopNPercentile int
+	Recorded       bool
+	Tap            string
+}
+
+// TopKCapacity is how many candidates each top-N sketch tracks. It is far
+// above topn_count so the reported rows are accurate (Space-Saving's error is
+// at most total/capacity).
+const TopKCapacity = 1024
+
+// ParseCommon reads the window config keys with pktvisor's defaults and
+// clamps.
+func ParseCommon(name string, cfg Config) (Common, error) {
+	c := Common{Name: name}
+	var err error
+	var u uint64
+	if u, err = cfg.Uint("num_periods", 5); err != nil {
+		return c, err
+	}
+	c.Periods = window.ClampPeriods(int(min(u, 1000)))
+	if u, err = cfg.Uint("deep_sample_rate", 100); err != nil {
+		return c, err
+	}
+	c.SampleRate = window.ClampRate(int(min(u, 1000)))
+	if u, err = cfg.Uint("topn_count", 10); err != nil {
+		return c, err
+	}
+	c.TopN = int(min(u, TopKCapacity))
+	if u, err = cfg.Uint("topn_percentile_threshold", 0); err != nil {
+		return c, err
+	}
+	c.TopNPercentile = int(min(u, 100))
+	if c.Recorded, err = cfg.Bool("recorded_stream", false); err != nil {
+		return c, err
+	}
+	if c.Tap, err = cfg.String("_internal_tap_name", ""); err != nil {
+		return c, err
+	}
+	return c, nil
+}
+
+// WindowOptions returns the window manager options for c.
+func (c Common) WindowOptions() window.Options {
+	return window.Options{Periods: c.Periods, Recorded: c.Recorded}
+}
+
+// Rows turns a top-K sketch into at most TopN rows, cut at the
+// topn_percentile_threshold percentile of the kept estimates as pktvisor
+// does. format renders a key; it runs only for the rows kept.
+func Rows[K comparable](c Common, items []sketches.Item[K], format func(K) string) []metrics.Entry {
+	if len(items) > c.TopN {
+		items = items[:c.TopN]
+	}
+	items = cutPercentile(c.TopNPercentile, items)
+	rows := make([]metrics.Entry, len(items))
+	for i, it := range items {
+		rows[i] = metrics.Entry{Name: format(it.Key), Estimate: it.Estimate}
+	}
+	return rows
+}
+
+func cutPercentile[K comparable](pct int, items []sketches.Item[K]) []sketches.Item[K] {
+	if pct <= 0 || len(items) == 0 {
+		return items
+	}
+	est := make([]uint64, len(items))
+	for i, it := range items {
+		est[i] = it.Estimate
+	}
+	slices.Sort(est)
+	idx := int(math.Ceil(float64(pct)/100*float64(len(est)))) - 1
+	threshold := est[max(idx, 0)]
+	for i, it := range items {
+		if it.Estimate < threshold {
+			return items[:i]
+		}
+	}
+	return items
+}
