@@ -355,3 +355,22 @@ func TestFlowHash(t *testing.T) {
 	var zero Packet
 	_ = zero.FlowHash() // a non-IP packet must hash, not panic
 }
+
+func TestStrings(t *testing.T) {
+	for _, c := range []struct{ got, want string }{
+		{LinkEthernet.String(), "ethernet"},
+		{LinkLinuxSLL2.String(), "linux-sll2"},
+		{LinkType(42).String(), "linktype-42"},
+		{L3IPv6.String(), "ipv6"},
+		{L3Other.String(), "other"},
+		{L4ICMP.String(), "icmp"},
+		{L4None.String(), "none"},
+		{DirOut.String(), "out"},
+		{LayerIPv6Ext.String(), "ipv6 extension header"},
+		{Layer(200).String(), "unknown layer"},
+	} {
+		if c.got != c.want {
+			t.Errorf("String() = %q, want %q", c.got, c.want)
+		}
+	}
+}
