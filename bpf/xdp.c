@@ -1,0 +1,102 @@
+//go:build ignore
+
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * XDP program for dedicated capture interfaces (mirror/SPAN/TAP ports).
+ * Every frame is parsed and counted; frames that pass the optional filter and
+ * the per-flow sample are redirected to the AF_XDP socket of their RX queue,
+ * the rest get the configured default action (XDP_DROP normally: nothing on
+ * a capture port is meant for the host stack).
+ */
+#include "headers/fastpath.h"
+
+char __license[] SEC("license") = "Dual BSD/GPL";
+
+struct {
+	__uint(type, BPF_MAP_TYPE_XSKMAP);
+	__uint(max_entries, 64);
+	__type(key, __u32);
+	__type(value, __u32);
+} xsks SEC(".maps");
+
+static __always_inline int xdp_default(const struct config *cfg)
+{
+	return cfg->xdp_default_action == XDP_PASS ? XDP_PASS : XDP_DROP;
+}
+
+static __always_inline int xdp_fate(struct xdp_md *ctx, const struct config *cfg, struct counters *seen,
+				    struct counters *matched, const struct meta *m)
+{
+	if (!m->sample) {
+		seen->not_sampled++;
+		if (matched)
+			matched->not_sampled++;
+		return xdp_default(cfg);
+	}
+	/* flags 0: a missing socket makes the helper return XDP_ABORTED, which we count. */
+	long act = bpf_redirect_map(&xsks, ctx->rx_queue_index, 0);
+	if (act == XDP_REDIRECT) {
+		seen->sampled++;
+		if (matched)
+			matched->sampled++;
+		return XDP_REDIRECT;
+	}
+	seen->deliver_failed++;
+	if (matched)
+		matched->deliver_failed++;
+	return xdp_default(cfg);
+}
+
+SEC("xdp")
+int xdp_main(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct config *cfg = get_config();
+	struct pkt_info pi = {};
+	struct meta m = {};
+
+	if (!cfg)
+		return XDP_PASS;
+	parse_packet(data, data_end, &pi);
+	build_meta(&m, cfg, &pi, data_end - data);
+
+	struct counters *seen = counter_slot(m.dir);
+	if (!seen)
+		return xdp_default(cfg);
+	count_meta(seen, &m);
+
+	if (cfg->flags & CFG_FILTER) {
+		struct meta *s = get_scratch();
+		if (s) {
+			*s = m;
+			bpf_tail_call(ctx, &progs, PROG_FILTER);
+		}
+		seen->internal_error++;
+		return xdp_default(cfg);
+	}
+	return xdp_fate(ctx, cfg, seen, NULL, &m);
+}
+
+/* Tail-called by the filter program with its verdict in scratch. */
+SEC("xdp")
+int xdp_deliver(struct xdp_md *ctx)
+{
+	struct config *cfg = get_config();
+	struct meta *m = get_scratch();
+
+	if (!cfg || !m)
+		return XDP_PASS;
+	struct counters *seen = counter_slot(m->dir);
+	if (!seen)
+		return xdp_default(cfg);
+	if (!m->verdict) {
+		seen->filtered++;
+		return xdp_default(cfg);
+	}
+	struct counters *matched = counter_slot(SLOT_MATCHED + m->dir);
+	if (!matched)
+		return xdp_default(cfg);
+	count_meta(matched, m);
+	return xdp_fate(ctx, cfg, seen, matched, m);
+}
