@@ -19,15 +19,22 @@ import (
 // weight N and capacity k, every estimate lies in [true, true + N/k] and every
 // key whose true weight exceeds N/k is tracked. A CMS needs a much larger
 // table for the same bound and still needs a heap to know which keys to
-// report. Weighted updates rule out the constant-time "stream summary"
-// bucket list, so counters live in a binary min-heap: O(log k) per update of
-// a tracked key, in practice much less because heavy keys sit near the leaves.
+// report.
+//
+// Weighted updates rule out the constant-time "stream summary" bucket list,
+// so the minimum is found with a lazy min-heap: heap slots hold a snapshot of
+// a counter taken when it was last placed, which is a lower bound because
+// counters only grow. Updating a tracked key touches only its counter (one
+// hash probe and an add); only eviction refreshes stale snapshots at the
+// root until the root is current, at which point it is the true minimum.
+// Each refresh is paid for by an earlier update, so the amortised cost stays
+// O(log k) per update while the common case (a heavy key seen again) is O(1).
 type summary[S any] struct {
 	capacity int
 	entries  []ssEntry
 	keys     []S
-	keysAlt  []S     // second key buffer so Merge can rebuild without allocating
-	heap     []int32 // entry indices, min-heap on count
+	keysAlt  []S // second key buffer so Merge can rebuild without allocating
+	heap     []heapSlot
 	table    []int32 // open addressing, linear probing: entry index + 1, 0 = empty
 	shift    uint    // 64 - log2(len(table))
 	total    uint64
@@ -41,7 +48,11 @@ type ssEntry struct {
 	count uint64 // estimate: an upper bound on the key's true weight
 	err   uint64 // count - err is a lower bound on the true weight
 	seq   uint64 // admission order, the last tie-breaker
-	hpos  int32
+}
+
+type heapSlot struct {
+	count uint64 // the entry's count when placed here: a lower bound
+	idx   int32
 }
 
 type ssCand struct {
@@ -84,7 +95,22 @@ func (s *summary[S]) floor() uint64 {
 	if !s.full() || len(s.heap) == 0 {
 		return 0
 	}
-	return s.entries[s.heap[0]].count
+	s.refreshRoot()
+	return s.heap[0].count
+}
+
+// refreshRoot makes the root's snapshot current; the root is then the true
+// minimum counter.
+func (s *summary[S]) refreshRoot() {
+	for {
+		r := &s.heap[0]
+		c := s.entries[r.idx].count
+		if r.count == c {
+			return
+		}
+		r.count = c
+		s.siftDown(0)
+	}
 }
 
 func addSat(a, b uint64) uint64 {
@@ -100,7 +126,6 @@ func (s *summary[S]) bump(i int32, w uint64) {
 	s.total = addSat(s.total, w)
 	e := &s.entries[i]
 	e.count = addSat(e.count, w)
-	s.siftDown(int(e.hpos))
 }
 
 // admit makes room for an untracked key with hash h and weight w and returns
@@ -115,20 +140,22 @@ func (s *summary[S]) admit(h, w uint64) (i int32, isNew bool) {
 			s.grow()
 		}
 		i = int32(len(s.entries))
-		s.entries = append(s.entries, ssEntry{hash: h, count: w, seq: s.nextSeq, hpos: int32(len(s.heap))})
+		s.entries = append(s.entries, ssEntry{hash: h, count: w, seq: s.nextSeq})
 		s.nextSeq++
-		s.heap = append(s.heap, i)
+		s.heap = append(s.heap, heapSlot{count: w, idx: i})
 		s.insertSlot(i)
 		s.siftUp(len(s.heap) - 1)
 		return i, true
 	}
-	i = s.heap[0]
+	s.refreshRoot()
+	i = s.heap[0].idx
 	s.deleteSlot(i)
 	e := &s.entries[i]
 	floor := e.count
-	*e = ssEntry{hash: h, count: addSat(floor, w), err: floor, seq: s.nextSeq, hpos: 0}
+	*e = ssEntry{hash: h, count: addSat(floor, w), err: floor, seq: s.nextSeq}
 	s.nextSeq++
 	s.insertSlot(i)
+	s.heap[0].count = e.count
 	s.siftDown(0)
 	return i, false
 }
@@ -181,16 +208,9 @@ func (s *summary[S]) deleteSlot(i int32) {
 	s.table[hole] = 0
 }
 
-func (s *summary[S]) less(a, b int) bool {
-	return s.entries[s.heap[a]].count < s.entries[s.heap[b]].count
-}
+func (s *summary[S]) less(a, b int) bool { return s.heap[a].count < s.heap[b].count }
 
-func (s *summary[S]) swap(a, b int) {
-	h := s.heap
-	h[a], h[b] = h[b], h[a]
-	s.entries[h[a]].hpos = int32(a)
-	s.entries[h[b]].hpos = int32(b)
-}
+func (s *summary[S]) swap(a, b int) { s.heap[a], s.heap[b] = s.heap[b], s.heap[a] }
 
 func (s *summary[S]) siftUp(j int) {
 	for j > 0 {
@@ -231,23 +251,59 @@ func (s *summary[S]) reset() {
 	s.nextSeq = 0
 }
 
-// topOrder fills s.order with entry indices sorted by estimate descending,
-// then hash ascending, then admission order.
-func (s *summary[S]) topOrder() []int32 {
+// before is the Top order: estimate descending, then hash ascending, then
+// admission order. It is total, so any n-prefix is well defined.
+func (s *summary[S]) before(a, b int32) bool {
+	ea, eb := &s.entries[a], &s.entries[b]
+	if ea.count != eb.count {
+		return ea.count > eb.count
+	}
+	if ea.hash != eb.hash {
+		return ea.hash < eb.hash
+	}
+	return ea.seq < eb.seq
+}
+
+// topOrder returns the first n entry indices in Top order (all when n <= 0).
+// A short list is selected by insertion into a sorted n-buffer, which for
+// the usual top-10 is a single pass that rarely inserts; longer lists sort.
+func (s *summary[S]) topOrder(n int) []int32 {
 	s.order = s.order[:0]
+	if n > 0 && n <= 64 && n < len(s.entries) {
+		for i := range s.entries {
+			j := int32(i)
+			k := len(s.order)
+			if k == n {
+				if !s.before(j, s.order[n-1]) {
+					continue
+				}
+				k--
+			} else {
+				s.order = append(s.order, 0)
+			}
+			for k > 0 && s.before(j, s.order[k-1]) {
+				s.order[k] = s.order[k-1]
+				k--
+			}
+			s.order[k] = j
+		}
+		return s.order
+	}
 	for i := range s.entries {
 		s.order = append(s.order, int32(i))
 	}
 	slices.SortFunc(s.order, func(a, b int32) int {
-		ea, eb := &s.entries[a], &s.entries[b]
-		if c := cmp.Compare(eb.count, ea.count); c != 0 {
-			return c
+		if s.before(a, b) {
+			return -1
 		}
-		if c := cmp.Compare(ea.hash, eb.hash); c != 0 {
-			return c
+		if s.before(b, a) {
+			return 1
 		}
-		return cmp.Compare(ea.seq, eb.seq)
+		return 0
 	})
+	if n > 0 && n < len(s.order) {
+		s.order = s.order[:n]
+	}
 	return s.order
 }
 
@@ -299,8 +355,8 @@ func mergeSummaries[S any](s, o *summary[S], copyKey func(dst, src S) S) {
 	s.entries = s.entries[:0]
 	s.heap = s.heap[:0]
 	for j, x := range c {
-		s.entries = append(s.entries, ssEntry{hash: x.hash, count: x.count, err: x.err, seq: uint64(j), hpos: int32(j)})
-		s.heap = append(s.heap, int32(j))
+		s.entries = append(s.entries, ssEntry{hash: x.hash, count: x.count, err: x.err, seq: uint64(j)})
+		s.heap = append(s.heap, heapSlot{count: x.count, idx: int32(j)})
 	}
 	s.nextSeq = uint64(len(c))
 	s.total = total

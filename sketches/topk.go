@@ -118,10 +118,7 @@ func (t *TopK[K]) Merge(o *TopK[K]) {
 // Top appends up to n items (all when n <= 0) to dst, by estimate
 // descending; ties are broken by key hash, then by admission order.
 func (t *TopK[K]) Top(n int, dst []Item[K]) []Item[K] {
-	order := t.s.topOrder()
-	if n > 0 && n < len(order) {
-		order = order[:n]
-	}
+	order := t.s.topOrder(n)
 	for _, i := range order {
 		dst = append(dst, Item[K]{Key: t.s.keys[i], Estimate: t.s.entries[i].count})
 	}
@@ -204,17 +201,17 @@ func (t *StringTopK) AddBytes(b []byte, w uint64) {
 	}
 	i, isNew := t.s.admit(h, w)
 	if !isNew {
-		t.s.keys[i] = append(t.s.keys[i][:0], b...)
+		t.s.keys[i] = copyBytes(t.s.keys[i], b)
 		return
 	}
 	n := len(t.s.keys)
 	if n < cap(t.s.keys) {
 		// Reuse a buffer left behind by Reset.
 		t.s.keys = t.s.keys[:n+1]
-		t.s.keys[n] = append(t.s.keys[n][:0], b...)
+		t.s.keys[n] = copyBytes(t.s.keys[n], b)
 		return
 	}
-	t.s.keys = append(t.s.keys, append([]byte(nil), b...))
+	t.s.keys = append(t.s.keys, copyBytes(nil, b))
 }
 
 // Add adds weight w to the key s.
@@ -252,15 +249,12 @@ func (t *StringTopK) Merge(o *StringTopK) {
 		c = append(c, ssCand{count: addSat(e.count, ft), err: addSat(e.err, ft), hash: e.hash, seq: e.seq, src: 1, idx: int32(j)})
 	}
 	t.s.cands = c
-	mergeSummaries(&t.s, &o.s, func(dst, src []byte) []byte { return append(dst[:0], src...) })
+	mergeSummaries(&t.s, &o.s, copyBytes)
 }
 
 // Top appends up to n items (all when n <= 0) to dst, ordered as TopK.Top.
 func (t *StringTopK) Top(n int, dst []Item[string]) []Item[string] {
-	order := t.s.topOrder()
-	if n > 0 && n < len(order) {
-		order = order[:n]
-	}
+	order := t.s.topOrder(n)
 	for _, i := range order {
 		dst = append(dst, Item[string]{Key: string(t.s.keys[i]), Estimate: t.s.entries[i].count})
 	}
@@ -294,4 +288,14 @@ func (t *StringTopK) Capacity() int { return t.s.capacity }
 func (t *StringTopK) Reset() {
 	t.s.keys = t.s.keys[:0]
 	t.s.reset()
+}
+
+// copyBytes copies src into dst's memory when it fits, else into a new
+// buffer with room to spare: key buffers are recycled for other keys, and
+// rounding their size up lets most names fit whichever buffer they land in.
+func copyBytes(dst, src []byte) []byte {
+	if cap(dst) >= len(src) {
+		return append(dst[:0], src...)
+	}
+	return append(make([]byte, 0, (len(src)+31)&^31), src...)
 }
