@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs, from Debian's packages, the independent tools the test suite
+# compares against. Idempotent: packages already present are not touched.
+# Without root it only reports what is missing; those tests then skip.
+set -euo pipefail
+
+pkgs=(tshark tcpdump python3 libpcap-dev clang llvm libbpf-dev bpftool iproute2
+      unbound bind9-dnsutils dnsperf netsniff-ng softflowd pmacct prometheus)
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null; then
+  echo "test-deps: not root or no apt-get; missing ${missing[*]} (tests that need them will skip)" >&2
+  exit 0
+fi
+echo "test-deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+# tshark asks whether non-root users may capture; answer once, non-interactively.
+echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# Debian starts these services on install; the tests start their own instances.
+for svc in unbound prometheus softflowd; do
+  systemctl disable --now "$svc" >/dev/null 2>&1 || true
+done
