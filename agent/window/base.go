@@ -38,3 +38,43 @@ func (b *Base) Reset() {
 	b.Events, b.DeepSamples = 0, 0
 	b.EventRate.Reset()
 }
+
+// RateClock keeps a bucket's rates on one clock: when event time enters a
+// new second every rate is ticked, so a rate that saw no event in a second
+// still records a zero for it (pktvisor samples every rate every second).
+// Checking the second costs one comparison per event.
+type RateClock struct {
+	sec   int64
+	rates []*sketches.Rate
+}
+
+// NewRateClock ticks rates together.
+func NewRateClock(rates ...*sketches.Rate) RateClock { return RateClock{sec: -1, rates: rates} }
+
+// Advance moves every rate to ts if ts is in a new second.
+func (c *RateClock) Advance(ts time.Time) {
+	if s := ts.Unix(); s != c.sec {
+		c.sec = s
+		for _, r := range c.rates {
+			r.Tick(ts)
+		}
+	}
+}
+
+// Rates returns the rates on this clock.
+func (c *RateClock) Rates() []*sketches.Rate { return c.rates }
+
+// Close folds every rate's partial second.
+func (c *RateClock) Close() {
+	for _, r := range c.rates {
+		r.Close()
+	}
+}
+
+// Reset resets every rate and restarts the clock.
+func (c *RateClock) Reset() {
+	c.sec = -1
+	for _, r := range c.rates {
+		r.Reset()
+	}
+}

@@ -30,23 +30,25 @@ type bucketV1 struct {
 	srcIPsIn, dstIPsOut *sketches.HLL
 	tops                ipTops
 	payloadSize         *sketches.Quantile
+
+	clock window.RateClock
 }
 
 func newBucketV1() *bucketV1 {
 	in, _ := sketches.NewHLL(hllPrecision)
 	out, _ := sketches.NewHLL(hllPrecision)
 	q, _ := sketches.NewQuantile(0.01)
-	return &bucketV1{
+	b := &bucketV1{
 		base:  window.NewBase(),
 		ppsIn: sketches.NewRate(), ppsOut: sketches.NewRate(), ppsTotal: sketches.NewRate(),
 		bytesIn: sketches.NewRate(), bytesOut: sketches.NewRate(), bytesTotal: sketches.NewRate(),
 		srcIPsIn: in, dstIPsOut: out, tops: newIPTops(), payloadSize: q,
 	}
+	b.clock = window.NewRateClock(b.base.EventRate, b.ppsIn, b.ppsOut, b.ppsTotal, b.bytesIn, b.bytesOut, b.bytesTotal)
+	return b
 }
 
-func (b *bucketV1) rates() []*sketches.Rate {
-	return []*sketches.Rate{b.base.EventRate, b.ppsIn, b.ppsOut, b.ppsTotal, b.bytesIn, b.bytesOut, b.bytesTotal}
-}
+func (b *bucketV1) rates() []*sketches.Rate { return b.clock.Rates() }
 
 func (b *bucketV1) Merge(o *bucketV1) {
 	b.base.Merge(&o.base)
@@ -76,26 +78,15 @@ func (b *bucketV1) Reset() {
 	b.udp, b.tcp, b.otherL4, b.ipv4, b.ipv6 = 0, 0, 0, 0, 0
 	b.in, b.out, b.unknownDir = 0, 0, 0
 	b.total, b.filtered, b.tcpSyn = 0, 0, 0
-	for _, r := range b.rates()[1:] {
-		r.Reset()
-	}
+	b.clock.Reset()
 	b.srcIPsIn.Reset()
 	b.dstIPsOut.Reset()
 	b.tops.reset()
 	b.payloadSize.Reset()
 }
 
-func (b *bucketV1) Tick(ts time.Time) {
-	for _, r := range b.rates() {
-		r.Tick(ts)
-	}
-}
-
-func (b *bucketV1) Close(time.Time) {
-	for _, r := range b.rates() {
-		r.Close()
-	}
-}
+func (b *bucketV1) Tick(ts time.Time) { b.clock.Advance(ts) }
+func (b *bucketV1) Close(time.Time)   { b.clock.Close() }
 
 // V1 is the net handler version 1.0.
 type V1 struct {
@@ -155,6 +146,7 @@ func (h *V1) HandlePacket(p *decode.Packet) {
 	h.mgr.Lock()
 	defer h.mgr.Unlock()
 	b := h.mgr.Live(ts)
+	b.clock.Advance(ts)
 	if !h.filter.pass(p, h.enrich) {
 		// pktvisor reuses the previous sampling decision for filtered events.
 		b.base.NewEvent(ts, h.sampler.Last())

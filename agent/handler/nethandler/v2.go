@@ -62,13 +62,17 @@ type bucketV2 struct {
 	base     window.Base
 	filtered uint64
 	dirs     [3]dirMetrics // indexed by decode.Direction
+	clock    window.RateClock
 }
 
 func newBucketV2() *bucketV2 {
 	b := &bucketV2{base: window.NewBase()}
+	rates := []*sketches.Rate{b.base.EventRate}
 	for i := range b.dirs {
 		b.dirs[i] = newDirMetrics()
+		rates = append(rates, b.dirs[i].pps, b.dirs[i].bps)
 	}
+	b.clock = window.NewRateClock(rates...)
 	return b
 }
 
@@ -86,23 +90,11 @@ func (b *bucketV2) Reset() {
 	for i := range b.dirs {
 		b.dirs[i].reset()
 	}
+	b.clock.Reset()
 }
 
-func (b *bucketV2) Tick(ts time.Time) {
-	b.base.EventRate.Tick(ts)
-	for i := range b.dirs {
-		b.dirs[i].pps.Tick(ts)
-		b.dirs[i].bps.Tick(ts)
-	}
-}
-
-func (b *bucketV2) Close(time.Time) {
-	b.base.EventRate.Close()
-	for i := range b.dirs {
-		b.dirs[i].pps.Close()
-		b.dirs[i].bps.Close()
-	}
-}
+func (b *bucketV2) Tick(ts time.Time) { b.clock.Advance(ts) }
+func (b *bucketV2) Close(time.Time)   { b.clock.Close() }
 
 // V2 is the net handler version 2.0.
 type V2 struct {
@@ -159,6 +151,7 @@ func (h *V2) HandlePacket(p *decode.Packet) {
 	h.mgr.Lock()
 	defer h.mgr.Unlock()
 	b := h.mgr.Live(ts)
+	b.clock.Advance(ts)
 	if !h.filter.pass(p, h.enrich) {
 		b.base.NewEvent(ts, h.sampler.Last())
 		b.filtered++

@@ -1,0 +1,52 @@
+# visor-ng: make targets for everything a person does. `make help` lists them.
+GO        ?= go
+BIN       := bin
+PKGS      := ./...
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS   := -s -w -X main.Version=$(VERSION)
+SAMPLE    ?= test/testdata/sample.pcap
+IFACE     ?= auto
+
+.PHONY: help build test test-unit test-deps bench bench-capture lint generate generate-check run run-reader fuzz clean
+
+help: ## list targets
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+
+build: ## build static binaries into bin/
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ ./cmd/...
+
+test-deps: ## install the independent tools the tests compare against (Debian, needs root)
+	@./test/install-deps.sh
+
+test: test-deps ## install test tools, then run the whole suite (privileged tests skip when not root)
+	$(GO) vet $(PKGS)
+	CGO_ENABLED=0 $(GO) build $(PKGS)
+	GOOS=darwin $(GO) vet ./agent/... ./decode/... ./sketches/... ./cmd/pktvisor-reader/ >/dev/null
+	$(GO) test -count=1 -timeout 30m $(PKGS)
+	$(GO) test -count=1 -run '^$$' -bench . -benchtime=1x $(PKGS) >/dev/null
+
+test-unit: ## run the Go tests only, without installing anything
+	$(GO) test -count=1 $(PKGS)
+
+bench: ## run the micro-benchmarks and the reader-vs-tcpdump/tshark throughput comparison
+	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+	./test/bench-reader.sh
+
+fuzz: ## run every fuzz target for FUZZTIME each (default 20s)
+	@./test/fuzz-all.sh $${FUZZTIME:-20s}
+
+lint: ## go vet + staticcheck
+	$(GO) vet $(PKGS)
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 $(PKGS)
+
+generate: ## rebuild generated code (bpf2go objects; installs clang if missing)
+	@command -v clang >/dev/null || (apt-get update -qq && apt-get install -y -qq clang llvm libbpf-dev)
+	$(GO) generate ./bpf/...
+
+run-reader: build ## summarise the shipped sample capture with pktvisor-reader
+	$(BIN)/pktvisor-reader --periods 1 $(SAMPLE)
+
+run: run-reader ## run on a working default (the reader on the sample capture until the live agent lands)
+
+clean: ## remove build output
+	rm -rf $(BIN)
