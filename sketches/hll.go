@@ -92,7 +92,7 @@ func (h *HLL) Estimate() uint64 {
 	}
 	z += m * hllSigma(float64(hist[0])/m)
 	const alphaInf = 0.5 / math.Ln2
-	return uint64(math.Round(alphaInf * m * m / z))
+	return uint64(math.Round(hllAlphaScale(m) * alphaInf * m * m / z))
 }
 
 // hllSigma is x + sum_{k>=1} x^(2^k) 2^(k-1), for x in [0, 1).
@@ -131,3 +131,18 @@ func hllTau(x float64) float64 {
 
 // Reset empties the sketch and keeps its registers.
 func (h *HLL) Reset() { clear(h.regs) }
+
+// hllAlphaScale applies the classic small-m constants (Flajolet et al.) on
+// top of the asymptotic alpha: below 128 registers the asymptotic constant
+// overestimates by up to 7 %.
+func hllAlphaScale(m float64) float64 {
+	switch m {
+	case 16:
+		return 0.673 / 0.7213
+	case 32:
+		return 0.697 / 0.7213
+	case 64:
+		return 0.709 / 0.7213
+	}
+	return 1
+}

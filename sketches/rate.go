@@ -96,7 +96,9 @@ func (r *Rate) Live() uint64 { return r.live }
 func (r *Rate) Current() uint64 { return r.count }
 
 // Quantiles returns the per-second samples. The sketch is owned by r: read
-// it, do not modify it.
+// it, do not modify it. Samples are integers but answers carry the sketch's
+// relative error (1 pkt/s may read 1.01): round them for display, which for
+// rates below 50/s recovers the exact sample.
 func (r *Rate) Quantiles() *Quantile { return r.q }
 
 // Merge folds o's per-second samples into r, for a window merged from

@@ -19,9 +19,17 @@ import (
 // fixturesDir finds ../shared/fixtures next to the module root, or skips.
 func fixturesDir(t testing.TB) string {
 	t.Helper()
+	dir, err := findFixtures()
+	if err != nil {
+		t.Skipf("shared fixtures absent: %v", err)
+	}
+	return dir
+}
+
+func findFixtures() (string, error) {
 	dir, err := os.Getwd()
 	if err != nil {
-		t.Fatal(err)
+		return "", err
 	}
 	for {
 		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
@@ -29,15 +37,15 @@ func fixturesDir(t testing.TB) string {
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			t.Skip("module root not found")
+			return "", errors.New("module root not found")
 		}
 		dir = parent
 	}
 	fx := filepath.Join(dir, "..", "shared", "fixtures")
 	if _, err := os.Stat(fx); err != nil {
-		t.Skipf("shared fixtures absent (%v)", err)
+		return "", err
 	}
-	return fx
+	return fx, nil
 }
 
 // dnsFixtureFiles are the captures holding DNS messages.
