@@ -19,6 +19,19 @@ struct {
 	__type(value, __u32);
 } xsks SEC(".maps");
 
+/*
+ * A global (non-inline) function is verified once on its own, so the many
+ * parser paths do not multiply with the paths of the caller; this keeps the
+ * verifier's work, and so the load time, small.
+ */
+__attribute__((noinline)) int xdp_parse(struct xdp_md *ctx, struct pkt_info *pi)
+{
+	if (!pi)
+		return 0;
+	parse_packet((void *)(long)ctx->data, (void *)(long)ctx->data_end, pi);
+	return 0;
+}
+
 static __always_inline int xdp_default(const struct config *cfg)
 {
 	return cfg->xdp_default_action == XDP_PASS ? XDP_PASS : XDP_DROP;
@@ -58,7 +71,7 @@ int xdp_main(struct xdp_md *ctx)
 
 	if (!cfg)
 		return XDP_PASS;
-	parse_packet(data, data_end, &pi);
+	xdp_parse(ctx, &pi);
 	build_meta(&m, cfg, &pi, data_end - data);
 
 	struct counters *seen = counter_slot(m.dir);
