@@ -76,8 +76,8 @@ func TestParseRecord(t *testing.T) {
 		0x40, 0x05, 0, 0, // wire_len 1344
 		4, 0, 0, 0, // cap_len
 		0x2a, 0x10, // vlan_tci
-		2,    // direction
-		0x03, // flags
+		2,                            // direction
+		0x03,                         // flags
 		0xde, 0xad, 0xbe, 0xef, 0xff, // frame + slack
 	}
 	h, frame, err := ParseRecord(rec)
