@@ -12,6 +12,7 @@ import (
 
 	"github.com/visorng/visor/agent"
 	"github.com/visorng/visor/agent/capture/pcapfile"
+	"github.com/visorng/visor/agent/enrich"
 	"github.com/visorng/visor/agent/handler"
 	"github.com/visorng/visor/agent/input"
 )
@@ -126,8 +127,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("-H: %w", err)
 	}
+	var env handler.Env
 	if o.geoCity != "" || o.geoASN != "" {
-		return errors.New("--geo-city/--geo-asn are not supported by this build yet")
+		geo, err := enrich.OpenGeo(o.geoCity, o.geoASN, 10000)
+		if err != nil {
+			return err
+		}
+		defer geo.Close()
+		env.Enrich = geo
 	}
 
 	src, err := pcapfile.Open(o.file)
@@ -147,7 +154,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	var handlers []handler.Handler
 	for _, typ := range agent.ReaderHandlers(o.input) {
-		h, err := reg.New(typ, "1.0", "reader-"+typ, cfg, handler.Env{})
+		h, err := reg.New(typ, "1.0", "reader-"+typ, cfg, env)
 		if err != nil {
 			return fmt.Errorf("handler %s: %w", typ, err)
 		}
