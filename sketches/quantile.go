@@ -32,8 +32,8 @@ var ErrConfigMismatch = errors.New("sketch configuration mismatch")
 // The returned value x̂ satisfies |x̂ − x| ≤ α·|x| for that exact k-th value
 // x, where α is the relative accuracy (as long as fewer than QuantileMaxBins
 // buckets are needed; past that, the lowest-magnitude values lose accuracy).
-// Answers are clamped to [Min, Max], which keeps the bound and makes
-// single-valued inputs exact.
+// Ranks 0 and 1 return the exact Min and Max, and other answers are clamped
+// to [Min, Max], which keeps the bound and makes single-valued inputs exact.
 type Quantile struct {
 	dd       *ddsketch.DDSketch
 	mapping  mapping.IndexMapping
