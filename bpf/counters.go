@@ -142,9 +142,9 @@ func ParseRecord(rec []byte) (RecordHeader, []byte, error) {
 	h.VlanTci = le.Uint16(rec[20:])
 	h.Direction = rec[22]
 	h.Flags = rec[23]
-	end := RecordHeaderLen + int(h.CapLen)
-	if end > len(rec) {
+	// Compared in 64 bits so a huge cap_len cannot wrap int on 32-bit targets.
+	if uint64(h.CapLen) > uint64(len(rec)-RecordHeaderLen) {
 		return h, nil, fmt.Errorf("cap_len %d in %d bytes: %w", h.CapLen, len(rec), ErrShortRecord)
 	}
-	return h, rec[RecordHeaderLen:end], nil
+	return h, rec[RecordHeaderLen : RecordHeaderLen+int(h.CapLen)], nil
 }
