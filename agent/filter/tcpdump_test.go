@@ -72,7 +72,7 @@ func TestAgainstTcpdump(t *testing.T) {
 			for _, expr := range truthExprs {
 				args := []string{"-r", file, "-w", out}
 				if expr != "" {
-					args = append(args, expr)
+					args = append(args, "--", expr) // an expression may start with -
 				}
 				cmd := exec.Command(tcpdump, args...)
 				var stderr bytes.Buffer
