@@ -14,14 +14,12 @@ type dist struct {
 
 // zipfGen draws ranks 1..imax with P(k) ∝ k^-s.
 func zipfGen(s float64, imax uint64) func(r *rand.Rand) float64 {
+	// rand/v2 has no Zipf; invert the continuous CDF of the bounded Pareto
+	// and floor it, which is a discrete power law with exponent s.
+	a := 1 - s
+	lo, hi := 1.0, math.Pow(float64(imax)+1, a)
 	return func(r *rand.Rand) float64 {
-		// rand/v2 has no Zipf; invert the continuous CDF of the bounded Pareto
-		// and floor it, which is a discrete power law with exponent s.
-		u := r.Float64()
-		lo, hi := 1.0, float64(imax)+1
-		a := 1 - s
-		x := math.Pow(math.Pow(lo, a)+u*(math.Pow(hi, a)-math.Pow(lo, a)), 1/a)
-		return math.Floor(x)
+		return math.Floor(math.Pow(lo+r.Float64()*(hi-lo), 1/a))
 	}
 }
 
