@@ -524,10 +524,15 @@ func TestNextAllocs(t *testing.T) {
 }
 
 func FuzzReader(f *testing.F) {
-	dir := fixturesDir(f)
-	for _, name := range []string{"nf5.pcap", "nf9.pcap", "ipfix.pcap"} {
-		if b, err := os.ReadFile(filepath.Join(dir, name)); err == nil {
-			f.Add(b[:min(len(b), 2048)])
+	rec := []byte{1, 0, 0, 0, 2, 0, 0, 0, 4, 0, 0, 0, 60, 0, 0, 0, 0xde, 0xad, 0xbe, 0xef}
+	f.Add(append(classicHeader(binary.LittleEndian, magicMicro, 1), rec...))
+	f.Add(append(classicHeader(binary.BigEndian, magicNano, 101), rec...))
+	// Real captures as seeds when the shared fixtures are present.
+	if wd, err := os.Getwd(); err == nil {
+		for _, name := range []string{"nf5.pcap", "nf9.pcap", "ipfix.pcap"} {
+			if b, err := os.ReadFile(filepath.Join(wd, "..", "..", "..", "..", "shared", "fixtures", name)); err == nil {
+				f.Add(b[:min(len(b), 2048)])
+			}
 		}
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
