@@ -85,7 +85,8 @@ func TestSampleShape(t *testing.T) {
 
 func TestFlood(t *testing.T) {
 	var buf bytes.Buffer
-	if err := Flood(&buf, FloodOptions{Queries: 2000, Answered: 50, Seed: 7}); err != nil {
+	st, err := Flood(&buf, FloodOptions{Queries: 2000, Answered: 50, Seed: 7})
+	if err != nil {
 		t.Fatal(err)
 	}
 	r, err := pcapgo.NewReader(&buf)
@@ -103,10 +104,13 @@ func TestFlood(t *testing.T) {
 		}
 		n++
 	}
-	if n < 2000 || n > 4000 {
-		t.Fatalf("%d records for 2000 queries with half answered", n)
+	if n != st.Frames || n != 2000+st.Responses || st.Responses < 800 || st.Responses > 1200 {
+		t.Fatalf("%d records, stats %+v, for 2000 queries with half answered", n, st)
 	}
-	if err := Flood(io.Discard, FloodOptions{Answered: 101}); err == nil {
+	if st.Clients4 == 0 || st.Clients6 == 0 {
+		t.Errorf("stats %+v: want both families of clients", st)
+	}
+	if _, err := Flood(io.Discard, FloodOptions{Answered: 101}); err == nil {
 		t.Fatal("Answered 101 accepted")
 	}
 }

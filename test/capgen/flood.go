@@ -73,20 +73,39 @@ func randomQname(r *rand.Rand) string {
 	return b.String()
 }
 
+// FloodStats describes what Flood wrote, so tests know the truth without
+// decoding the capture again.
+type FloodStats struct {
+	Frames    int // records written (queries + responses)
+	Responses int
+	Clients4  int // distinct IPv4 client addresses
+	Clients6  int // distinct IPv6 client addresses
+}
+
 // Flood writes a DNS random-subdomain flood toward the sample host on port
 // 53. Queries are spread evenly over the span.
-func Flood(w io.Writer, o FloodOptions) error {
+func Flood(w io.Writer, o FloodOptions) (FloodStats, error) {
+	var st FloodStats
 	if err := o.defaults(); err != nil {
-		return err
+		return st, err
 	}
 	r := rand.New(rand.NewSource(o.Seed))
 	var c capture
+	seen := map[netip.Addr]bool{}
 	step := o.Span / time.Duration(max(o.Queries, 1))
 	for i := range o.Queries {
 		src := endpoint{floodSource(r.Intn(o.Sources)), uint16(1024 + r.Intn(64000))}
 		dst := endpoint{Host4, 53}
 		if src.addr.Is6() {
 			dst.addr = Host6
+		}
+		if !seen[src.addr] {
+			seen[src.addr] = true
+			if src.addr.Is4() {
+				st.Clients4++
+			} else {
+				st.Clients6++
+			}
 		}
 		q := new(dns.Msg)
 		q.SetQuestion(randomQname(r), qtypes[r.Intn(len(qtypes))])
@@ -98,7 +117,9 @@ func Flood(w io.Writer, o FloodOptions) error {
 			resp.SetRcode(q, dns.RcodeNameError)
 			resp.Ns = []dns.RR{soa("victim.example.")}
 			c.add(t+step/2, udpFrame(encPlain, true, dst, src, uint16(i), mustPack(resp)))
+			st.Responses++
 		}
 	}
-	return c.write(w, SampleBase)
+	st.Frames = len(c.frames)
+	return st, c.write(w, SampleBase)
 }

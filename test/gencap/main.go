@@ -47,7 +47,7 @@ func run(args []string, stderr io.Writer) error {
 	}
 	w := bufio.NewWriter(f)
 	if *flood {
-		err = capgen.Flood(w, fo)
+		_, err = capgen.Flood(w, fo)
 	} else {
 		err = capgen.Sample(w)
 	}
