@@ -134,6 +134,15 @@ func (s *Services) Name(proto Proto, port uint16) string {
 	return strconv.Itoa(int(port))
 }
 
+// ServiceName implements handler.ServiceNamer: TCP for protocol 6, UDP for
+// everything else (pktvisor looks non-TCP ports up in the UDP table).
+func (s *Services) ServiceName(proto uint8, port uint16) string {
+	if proto == 6 {
+		return s.Name(TCP, port)
+	}
+	return s.Name(UDP, port)
+}
+
 // Len counts the entries of both protocols.
 func (s *Services) Len() int { return len(s.tcp) + len(s.udp) }
 

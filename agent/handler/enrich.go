@@ -17,3 +17,10 @@ type Enricher interface {
 	City(a netip.Addr) (loc Location, ok bool)
 	ASN(a netip.Addr) (asn string, ok bool)
 }
+
+// ServiceNamer renders a transport port as a service name (IANA registry).
+type ServiceNamer interface {
+	// ServiceName returns the name for port over IP protocol proto (6 or
+	// 17), or the port in decimal.
+	ServiceName(proto uint8, port uint16) string
+}

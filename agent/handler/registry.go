@@ -12,6 +12,9 @@ type Key struct{ Type, Version string }
 type Env struct {
 	// Enrich looks up geo/ASN data; nil when no database is loaded.
 	Enrich Enricher
+	// Services names transport ports (flow top lists); nil means numbers
+	// or a handler's built-in default.
+	Services ServiceNamer
 }
 
 // Factory builds a handler instance named name from cfg.

@@ -1,0 +1,491 @@
+// Package flowhandler implements pktvisor's flow handler (schema "flow"):
+// per exporter device and interface, traffic counters and top lists from
+// sFlow, NetFlow and IPFIX records, weighted by bytes and by packets.
+package flowhandler
+
+import (
+	"net/netip"
+	"strconv"
+	"time"
+
+	"github.com/visorng/visor/agent/enrich"
+	"github.com/visorng/visor/agent/handler"
+	"github.com/visorng/visor/agent/window"
+	"github.com/visorng/visor/decode/flow"
+	"github.com/visorng/visor/sketches"
+)
+
+const schema = "flow"
+
+// Bounds on tracked state: label cardinality and memory stay bounded however
+// many exporters or interfaces a hostile or misconfigured network sends.
+const (
+	MaxDevices           = 256
+	MaxIfacesPerDevice   = 1024
+	cardinalityPrecision = 12
+)
+
+const (
+	dirIn  = 0
+	dirOut = 1
+)
+
+type dirCounters struct {
+	udpB, udpP, tcpB, tcpP, otherB, otherP uint64
+	v4B, v4P, v6B, v6P                     uint64
+	bytes, packets                         uint64
+}
+
+func (c *dirCounters) add(r *flow.Record, b, p uint64) {
+	switch r.Proto {
+	case 17:
+		c.udpB += b
+		c.udpP += p
+	case 6:
+		c.tcpB += b
+		c.tcpP += p
+	default:
+		c.otherB += b
+		c.otherP += p
+	}
+	if r.Src.Is4() {
+		c.v4B += b
+		c.v4P += p
+	} else if r.Src.Is6() {
+		c.v6B += b
+		c.v6P += p
+	}
+	c.bytes += b
+	c.packets += p
+}
+
+func (c *dirCounters) merge(o *dirCounters) {
+	c.udpB += o.udpB
+	c.udpP += o.udpP
+	c.tcpB += o.tcpB
+	c.tcpP += o.tcpP
+	c.otherB += o.otherB
+	c.otherP += o.otherP
+	c.v4B += o.v4B
+	c.v4P += o.v4P
+	c.v6B += o.v6B
+	c.v6P += o.v6P
+	c.bytes += o.bytes
+	c.packets += o.packets
+}
+
+type ifMetrics struct {
+	cnt                                          [2]dirCounters
+	srcIPsIn, dstIPsOut, srcPortsIn, dstPortsOut *sketches.HLL
+	conversations                                *sketches.HLL
+	srcIPs, dstIPs                               [2]*wtop[ipKey]
+	srcPorts, dstPorts                           [2]*wtop[portKey]
+	srcIPPorts, dstIPPorts                       [2]*wtop[ipPortKey]
+	dscp, ecn                                    [2]*wtop[uint8]
+	geo, asn                                     *wtop[string]
+	conv                                         *wtop[convKey]
+}
+
+func newHLL() *sketches.HLL {
+	h, _ := sketches.NewHLL(cardinalityPrecision)
+	return h
+}
+
+func newIfMetrics() *ifMetrics {
+	m := &ifMetrics{
+		srcIPsIn: newHLL(), dstIPsOut: newHLL(), srcPortsIn: newHLL(), dstPortsOut: newHLL(), conversations: newHLL(),
+		geo: newWtop[string](sketches.HashString), asn: newWtop[string](sketches.HashString),
+		conv: newWtop(hashConvKey),
+	}
+	for d := range 2 {
+		m.srcIPs[d], m.dstIPs[d] = newWtop(hashIPKey), newWtop(hashIPKey)
+		m.srcPorts[d], m.dstPorts[d] = newWtop(hashPortKey), newWtop(hashPortKey)
+		m.srcIPPorts[d], m.dstIPPorts[d] = newWtop(hashIPPortKey), newWtop(hashIPPortKey)
+		m.dscp[d], m.ecn[d] = newWtop(hashU8), newWtop(hashU8)
+	}
+	return m
+}
+
+func (m *ifMetrics) merge(o *ifMetrics) {
+	for d := range 2 {
+		m.cnt[d].merge(&o.cnt[d])
+		m.srcIPs[d].merge(o.srcIPs[d])
+		m.dstIPs[d].merge(o.dstIPs[d])
+		m.srcPorts[d].merge(o.srcPorts[d])
+		m.dstPorts[d].merge(o.dstPorts[d])
+		m.srcIPPorts[d].merge(o.srcIPPorts[d])
+		m.dstIPPorts[d].merge(o.dstIPPorts[d])
+		m.dscp[d].merge(o.dscp[d])
+		m.ecn[d].merge(o.ecn[d])
+	}
+	_ = m.srcIPsIn.Merge(o.srcIPsIn)
+	_ = m.dstIPsOut.Merge(o.dstIPsOut)
+	_ = m.srcPortsIn.Merge(o.srcPortsIn)
+	_ = m.dstPortsOut.Merge(o.dstPortsOut)
+	_ = m.conversations.Merge(o.conversations)
+	m.geo.merge(o.geo)
+	m.asn.merge(o.asn)
+	m.conv.merge(o.conv)
+}
+
+type device struct {
+	name             string
+	flows, filtered  uint64
+	ifaces           map[uint32]*ifMetrics
+	ifaceNames       map[uint32]string
+	inIfaces, outIfs *wtop[uint32]
+	ifOverflow       uint64
+}
+
+func newDevice(name string) *device {
+	h := func(v uint32) uint64 { return sketches.HashUint64(uint64(v)) }
+	return &device{name: name, ifaces: map[uint32]*ifMetrics{}, ifaceNames: map[uint32]string{}, inIfaces: newWtop(h), outIfs: newWtop(h)}
+}
+
+type bucket struct {
+	devices        map[netip.Addr]*device
+	deviceOverflow uint64
+}
+
+func newBucket() *bucket { return &bucket{devices: map[netip.Addr]*device{}} }
+
+func (b *bucket) Merge(o *bucket) {
+	for a, od := range o.devices {
+		d, ok := b.devices[a]
+		if !ok {
+			d = newDevice(od.name)
+			b.devices[a] = d
+		}
+		d.flows += od.flows
+		d.filtered += od.filtered
+		d.ifOverflow += od.ifOverflow
+		d.inIfaces.merge(od.inIfaces)
+		d.outIfs.merge(od.outIfs)
+		for idx, oi := range od.ifaces {
+			i, ok := d.ifaces[idx]
+			if !ok {
+				i = newIfMetrics()
+				d.ifaces[idx] = i
+				d.ifaceNames[idx] = od.ifaceNames[idx]
+			}
+			i.merge(oi)
+		}
+	}
+	b.deviceOverflow += o.deviceOverflow
+}
+
+// Reset drops the per-device state: device sets change between periods, so
+// keeping every device's sketches alive would hold memory for exporters
+// that went away.
+func (b *bucket) Reset() {
+	clear(b.devices)
+	b.deviceOverflow = 0
+}
+
+func (b *bucket) Tick(time.Time)  {}
+func (b *bucket) Close(time.Time) {}
+
+// Handler is the flow handler.
+type Handler struct {
+	common   handler.Common
+	groups   handler.Groups
+	set      settings
+	enrich   handler.Enricher
+	services handler.ServiceNamer
+	sampler  window.Sampler
+	mgr      *window.Manager[*bucket]
+}
+
+var (
+	_ handler.Handler      = (*Handler)(nil)
+	_ handler.FlowConsumer = (*Handler)(nil)
+)
+
+// New builds a flow handler.
+func New(name string, cfg handler.Config, env handler.Env) (handler.Handler, error) {
+	if err := cfg.Validate(configKeys); err != nil {
+		return nil, err
+	}
+	c, err := handler.ParseCommon(name, cfg)
+	if err != nil {
+		return nil, err
+	}
+	g, err := handler.ParseGroups(cfg, allGroups, defaultGroups)
+	if err != nil {
+		return nil, err
+	}
+	s, err := parseSettings(cfg)
+	if err != nil {
+		return nil, err
+	}
+	var svc handler.ServiceNamer = enrich.DefaultServices()
+	if env.Services != nil {
+		svc = env.Services
+	}
+	return &Handler{
+		common: c, groups: g, set: s, enrich: env.Enrich, services: svc,
+		sampler: window.NewSampler(c.SampleRate),
+		mgr:     window.New(newBucket, c.WindowOptions()),
+	}, nil
+}
+
+func (h *Handler) Name() string         { return h.common.Name }
+func (h *Handler) Type() string         { return "flow" }
+func (h *Handler) Version() string      { return "1.0" }
+func (h *Handler) Schema() string       { return schema }
+func (h *Handler) Periods() int         { return h.mgr.Periods() }
+func (h *Handler) Emits() bool          { return h.groups.Any() }
+func (h *Handler) StartAt(ts time.Time) { h.mgr.Lock(); h.mgr.SetStart(ts); h.mgr.Unlock() }
+func (h *Handler) EndAt(ts time.Time)   { h.mgr.End(ts) }
+func (h *Handler) Tick(ts time.Time)    { h.mgr.Lock(); h.mgr.Tick(ts); h.mgr.Unlock() }
+
+func (h *Handler) device(b *bucket, a netip.Addr) *device {
+	d, ok := b.devices[a]
+	if ok {
+		return d
+	}
+	if len(b.devices) >= MaxDevices {
+		b.deviceOverflow++
+		return nil
+	}
+	name := a.String()
+	if info, ok := h.set.deviceMap[a]; ok && h.set.enrichment {
+		name = info.name
+	}
+	d = newDevice(name)
+	b.devices[a] = d
+	return d
+}
+
+func (h *Handler) iface(d *device, dev netip.Addr, idx uint32) *ifMetrics {
+	m, ok := d.ifaces[idx]
+	if ok {
+		return m
+	}
+	if len(d.ifaces) >= MaxIfacesPerDevice {
+		d.ifOverflow++
+		return nil
+	}
+	m = newIfMetrics()
+	d.ifaces[idx] = m
+	name := strconv.FormatUint(uint64(idx), 10)
+	if info, ok := h.set.deviceMap[dev]; ok && h.set.enrichment {
+		if n, ok := info.interfaces[idx]; ok {
+			name = n
+		}
+	}
+	d.ifaceNames[idx] = name
+	return m
+}
+
+// HandleFlows accounts one datagram's records.
+func (h *Handler) HandleFlows(dev netip.Addr, ts time.Time, recs []flow.Record) {
+	h.mgr.Lock()
+	defer h.mgr.Unlock()
+	b := h.mgr.Live(ts)
+	d := h.device(b, dev)
+	if d == nil {
+		return
+	}
+	deep := h.sampler.Next()
+	var allowed []portRange
+	if h.set.onlyIfaces != nil {
+		var listed bool
+		allowed, listed = h.set.onlyIfaces[dev]
+		if !listed {
+			d.filtered += uint64(len(recs))
+			return
+		}
+	}
+	for i := range recs {
+		h.record(d, dev, &recs[i], allowed, deep)
+	}
+}
+
+func (h *Handler) record(d *device, dev netip.Addr, r *flow.Record, allowed []portRange, deep bool) {
+	hasIn, hasOut := r.HasInIf, r.HasOutIf
+	if allowed != nil {
+		hasIn = hasIn && inRanges(allowed, r.InIf)
+		hasOut = hasOut && inRanges(allowed, r.OutIf)
+		if !hasIn && !hasOut {
+			d.filtered++
+			return
+		}
+	}
+	if h.set.onlyIn {
+		hasOut = false
+	} else if h.set.onlyOut {
+		hasIn = false
+	}
+	if !hasIn && !hasOut || !h.pass(r) {
+		d.filtered++
+		return
+	}
+	d.flows++
+	packets, bytes := r.Packets, r.Bytes
+	if r.SampleRate > 1 && h.set.scaling {
+		packets *= uint64(r.SampleRate)
+		bytes *= uint64(r.SampleRate)
+	}
+	if hasIn {
+		if m := h.iface(d, dev, r.InIf); m != nil {
+			d.inIfaces.add(r.InIf, bytes, packets)
+			h.account(m, dirIn, r, bytes, packets, deep)
+		}
+	}
+	if hasOut {
+		if m := h.iface(d, dev, r.OutIf); m != nil {
+			d.outIfs.add(r.OutIf, bytes, packets)
+			h.account(m, dirOut, r, bytes, packets, deep)
+		}
+	}
+}
+
+func (h *Handler) pass(r *flow.Record) bool {
+	s := &h.set
+	if len(s.onlyIPs) > 0 && !containsAny(s.onlyIPs, r.Src) && !containsAny(s.onlyIPs, r.Dst) {
+		return false
+	}
+	if len(s.onlyPorts) > 0 && !inRanges(s.onlyPorts, uint32(r.SrcPort)) && !inRanges(s.onlyPorts, uint32(r.DstPort)) {
+		return false
+	}
+	if s.geoNotFound || s.asnNotFound {
+		if h.enrich == nil {
+			return false
+		}
+		unknown := func(a netip.Addr) bool {
+			if s.geoNotFound {
+				if loc, ok := h.enrich.City(a); ok && loc.Name == enrich.Unknown {
+					return true
+				}
+			}
+			if s.asnNotFound {
+				if asn, ok := h.enrich.ASN(a); ok && asn == enrich.Unknown {
+					return true
+				}
+			}
+			return false
+		}
+		if !unknown(r.Src) && !unknown(r.Dst) {
+			return false
+		}
+	}
+	return true
+}
+
+func containsAny(ps []netip.Prefix, a netip.Addr) bool {
+	for _, p := range ps {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// summarize turns an address into its top-list key.
+func (h *Handler) summarize(a netip.Addr) ipKey {
+	s := &h.set
+	if containsAny(s.excludeIPs, a) {
+		return ipKey{p: netip.PrefixFrom(a, a.BitLen())}
+	}
+	if s.byASN && h.enrich != nil {
+		if asn, ok := h.enrich.ASN(a); ok && !s.excludeASNs[asnNumber(asn)] && !(asn == enrich.Unknown && s.excludeUnkn) {
+			return ipKey{asn: asn}
+		}
+	}
+	for _, p := range s.subnets {
+		if p.Contains(a) {
+			return ipKey{p: p}
+		}
+	}
+	if w := s.wildcard4; a.Is4() && w >= 0 {
+		p, _ := a.Prefix(w)
+		return ipKey{p: p}
+	}
+	if w := s.wildcard6; a.Is6() && w >= 0 {
+		p, _ := a.Prefix(w)
+		return ipKey{p: p}
+	}
+	return ipKey{p: netip.PrefixFrom(a, a.BitLen())}
+}
+
+func asnNumber(asn string) string {
+	for i := 0; i < len(asn); i++ {
+		if asn[i] == '/' {
+			return asn[:i]
+		}
+	}
+	return asn
+}
+
+func (h *Handler) account(m *ifMetrics, dir int, r *flow.Record, bytes, packets uint64, deep bool) {
+	m.cnt[dir].add(r, bytes, packets)
+	if !deep {
+		return
+	}
+	g := h.groups
+	if g.On("cardinality") {
+		if dir == dirIn {
+			m.srcIPsIn.AddHash(sketches.HashAddr(r.Src))
+			if r.SrcPort > 0 {
+				m.srcPortsIn.AddHash(hashPortKey(portKey{r.Proto, r.SrcPort}))
+			}
+		} else {
+			m.dstIPsOut.AddHash(sketches.HashAddr(r.Dst))
+			if r.DstPort > 0 {
+				m.dstPortsOut.AddHash(hashPortKey(portKey{r.Proto, r.DstPort}))
+			}
+		}
+	}
+	needIPs := g.On("top_ips") || g.On("top_ips_ports") || g.On("conversations")
+	var src, dst ipKey
+	if needIPs {
+		src, dst = h.summarize(r.Src), h.summarize(r.Dst)
+	}
+	if g.On("top_ips") {
+		m.srcIPs[dir].add(src, bytes, packets)
+		m.dstIPs[dir].add(dst, bytes, packets)
+	}
+	sp, dp := portKey{r.Proto, r.SrcPort}, portKey{r.Proto, r.DstPort}
+	if g.On("top_ports") {
+		if r.SrcPort > 0 {
+			m.srcPorts[dir].add(sp, bytes, packets)
+		}
+		if r.DstPort > 0 {
+			m.dstPorts[dir].add(dp, bytes, packets)
+		}
+	}
+	if g.On("top_ips_ports") {
+		if r.SrcPort > 0 {
+			m.srcIPPorts[dir].add(ipPortKey{src, sp}, bytes, packets)
+		}
+		if r.DstPort > 0 {
+			m.dstIPPorts[dir].add(ipPortKey{dst, dp}, bytes, packets)
+		}
+	}
+	if g.On("top_tos") {
+		m.dscp[dir].add(r.TOS>>2, bytes, packets)
+		m.ecn[dir].add(r.TOS&3, bytes, packets)
+	}
+	if g.On("conversations") && r.SrcPort > 0 && r.DstPort > 0 {
+		a, c := ipPortKey{src, sp}, ipPortKey{dst, dp}
+		if hashIPPortKey(c) < hashIPPortKey(a) {
+			a, c = c, a
+		}
+		k := convKey{a, c}
+		m.conv.add(k, bytes, packets)
+		if g.On("cardinality") {
+			m.conversations.AddHash(hashConvKey(k))
+		}
+	}
+	if g.On("top_geo") && h.enrich != nil {
+		for _, a := range [2]netip.Addr{r.Src, r.Dst} {
+			if loc, ok := h.enrich.City(a); ok {
+				m.geo.add(loc.Name, bytes, packets)
+			}
+			if asn, ok := h.enrich.ASN(a); ok {
+				m.asn.add(asn, bytes, packets)
+			}
+		}
+	}
+}
