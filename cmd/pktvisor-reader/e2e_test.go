@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
@@ -13,6 +14,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/visorng/visor/test/capgen"
 	"github.com/visorng/visor/test/netgolden"
 )
 
@@ -340,4 +342,52 @@ func TestE2EVersion(t *testing.T) {
 	if r.code != 0 || len(bytes.TrimSpace(r.stdout)) == 0 {
 		t.Fatalf("--version: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}
+}
+
+// TestE2EFlood runs a random-qname DNS flood (generated into a temporary
+// directory, never committed) through the reader: every frame is counted,
+// the client cardinality stays within the HLL bound, and top-N lists stay
+// bounded.
+func TestE2EFlood(t *testing.T) {
+	if testing.Short() {
+		t.Skip("flood test skipped in -short mode")
+	}
+	path := filepath.Join(t.TempDir(), "flood.pcap")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := bufio.NewWriter(f)
+	st, err := capgen.Flood(w, capgen.FloodOptions{Queries: 40000, Answered: 30, Seed: 42, Sources: 3000})
+	if err == nil {
+		err = w.Flush()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := packetsSection(t, runReader(t, "--periods", "1", "-H", "192.0.2.10/32,2001:db8::10/128", path), "1m")
+	checkShape(t, s)
+	var r []string
+	want := map[string]uint64{
+		"total": uint64(st.Frames), "udp": uint64(st.Frames), "tcp": 0, "other_l4": 0,
+		"in": uint64(st.Frames - st.Responses), "out": uint64(st.Responses), "unknown_dir": 0,
+	}
+	for k, v := range want {
+		if got, ok := s.Uint(k); !ok || got != v {
+			r = append(r, fmt.Sprintf("%s = %d, want %d", k, got, v))
+		}
+	}
+	clients := uint64(st.Clients4 + st.Clients6)
+	if got, _ := s.Uint("cardinality.src_ips_in"); float64(got) < 0.98*float64(clients) || float64(got) > 1.02*float64(clients) {
+		r = append(r, fmt.Sprintf("cardinality.src_ips_in = %d, want %d ± 2%%", got, clients))
+	}
+	for _, p := range []string{"top_ipv4", "top_ipv6"} {
+		if rows, _ := s.Rows(p); len(rows) != 10 {
+			r = append(r, fmt.Sprintf("%s has %d rows, want 10", p, len(rows)))
+		}
+	}
+	report(t, r)
 }
