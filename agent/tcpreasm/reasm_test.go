@@ -362,7 +362,7 @@ func TestGlobalBufferLimit(t *testing.T) {
 
 type nopHandler struct{}
 
-func (nopHandler) Data(*Conn, Side, []byte, time.Time) {}
+func (nopHandler) Data(*Conn, Side, []byte, time.Time)  {}
 func (nopHandler) Closed(*Conn, CloseReason, time.Time) {}
 
 func TestInOrderAllocs(t *testing.T) {
