@@ -53,14 +53,13 @@ func remotes6() []netip.Addr {
 // sampleGen holds the generator's state: one seeded source drives every
 // choice, so the output depends only on the seed.
 type sampleGen struct {
-	r            *rand.Rand
-	z4, z6       *rand.Zipf
-	peers4       []netip.Addr
-	peers6       []netip.Addr
-	c            capture
-	ipID         uint16
-	ephemeral    uint16
-	lastConvTime time.Duration
+	r         *rand.Rand
+	z4, z6    *rand.Zipf
+	peers4    []netip.Addr
+	peers6    []netip.Addr
+	c         capture
+	ipID      uint16
+	ephemeral uint16
 }
 
 func (g *sampleGen) nextID() uint16 { g.ipID++; return g.ipID }
