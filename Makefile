@@ -7,7 +7,7 @@ LDFLAGS   := -s -w -X main.Version=$(VERSION)
 SAMPLE    ?= test/testdata/sample.pcap
 IFACE     ?= auto
 
-.PHONY: help build test test-unit test-deps bench bench-capture lint generate generate-check run run-reader fuzz clean
+.PHONY: help build test test-unit test-deps bench bench-capture lint generate generate-check goldens run run-reader fuzz clean
 
 help: ## list targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -20,6 +20,7 @@ test-deps: ## install the independent tools the tests compare against (Debian, n
 
 test: test-deps ## install test tools, then run the whole suite (privileged tests skip when not root)
 	$(GO) vet $(PKGS)
+	$(MAKE) --no-print-directory generate-check
 	CGO_ENABLED=0 $(GO) build $(PKGS)
 	GOOS=darwin $(GO) vet ./agent/... ./decode/... ./sketches/... ./cmd/pktvisor-reader/ >/dev/null
 	$(GO) test -count=1 -timeout 30m $(PKGS)
@@ -42,6 +43,14 @@ lint: ## go vet + staticcheck
 generate: ## rebuild generated code (bpf2go objects; installs clang if missing)
 	@command -v clang >/dev/null || (apt-get update -qq && apt-get install -y -qq clang llvm libbpf-dev)
 	$(GO) generate ./bpf/...
+
+generate-check: ## fail when the committed bpf2go output differs from what the C sources build to
+	@if command -v clang >/dev/null; then \
+		$(GO) generate ./bpf/... && git diff --exit-code --stat -- bpf/ ; \
+	else echo "generate-check: clang not installed; skipping the regeneration check" >&2; fi
+
+goldens: ## re-derive the expected values in test/testdata/golden with tshark
+	./test/truth/make-goldens.sh
 
 run-reader: build ## summarise the shipped sample capture with pktvisor-reader
 	$(BIN)/pktvisor-reader --periods 1 $(SAMPLE)
