@@ -1,6 +1,11 @@
 package netgolden
 
 import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -145,4 +150,56 @@ func TestTopNSlack(t *testing.T) {
 	if len(r.errs) == 0 {
 		t.Fatal("estimate beyond the bound accepted")
 	}
+}
+
+// The truth script must stay runnable and the committed sample goldens must
+// be what it produces today (fixture goldens are checked the same way by
+// re-running test/truth/make-goldens.sh; that takes about a minute).
+func TestSampleGoldensUpToDate(t *testing.T) {
+	for _, tool := range []string{"python3", "tshark", "tcpdump"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s not installed (test/install-deps.sh installs it)", tool)
+		}
+	}
+	root, err := RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ file, spec string }{
+		{"sample.nohost.json", ""},
+		{"sample.host.json", "192.0.2.10/32,2001:db8::10/128"},
+	} {
+		out := filepath.Join(t.TempDir(), c.file)
+		cmd := exec.Command("python3", filepath.Join(root, "test", "truth", "net.py"),
+			"--capture", SamplePath(root), "--source", "testdata", "--host-spec", c.spec, "--out", out)
+		if b, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("net.py: %v\n%s", err, b)
+		}
+		got, err := readGolden(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := readGolden(filepath.Join(root, "test", "testdata", "golden", "net", c.file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s is stale: run test/truth/make-goldens.sh", c.file)
+		}
+	}
+}
+
+// readGolden decodes a golden without its provenance line (the tshark
+// version may differ between machines without changing any number).
+func readGolden(path string) (map[string]any, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, err
+	}
+	delete(m, "generated_by")
+	return m, nil
 }
