@@ -13,6 +13,7 @@ import (
 	"github.com/gopacket/gopacket/pcap"
 
 	"github.com/visorng/visor/agent/capture"
+	"github.com/visorng/visor/agent/capture/internal/ifprobe"
 	"github.com/visorng/visor/decode"
 )
 
@@ -26,7 +27,7 @@ type Source struct {
 	// outer tag stripped, so a live libpcap filter accepts tagged frames a
 	// pcap file filtered with the same expression would not.
 	wire   *pcap.BPF
-	probe  *ifaceProbe
+	probe  *ifprobe.Probe
 	down   bool
 	gone   bool
 	stats  capture.Stats
@@ -81,7 +82,7 @@ func Open(opts Options) (*Source, error) {
 			}
 		}
 	}
-	if s.probe, err = newIfaceProbe(opts.Iface); err != nil {
+	if s.probe, err = ifprobe.New(opts.Iface); err != nil {
 		h.Close()
 		return nil, fmt.Errorf("libpcap %s: %w", opts.Iface, err)
 	}
@@ -157,11 +158,11 @@ func (s *Source) Next(f *capture.Frame) error {
 		// gopacket polls libpcap in non-blocking mode, where libpcap never
 		// looks at the socket error that says the interface went down, so
 		// ask the kernel directly.
-		switch s.probe.state() {
-		case ifaceGone:
+		switch s.probe.State() {
+		case ifprobe.Gone:
 			s.gone = true
 			return fmt.Errorf("libpcap %s: %w", s.opts.Iface, capture.ErrInterfaceGone)
-		case ifaceDown:
+		case ifprobe.Down:
 			if !s.down {
 				s.down = true
 				return fmt.Errorf("libpcap %s: %w", s.opts.Iface, capture.ErrInterfaceDown)
@@ -210,7 +211,7 @@ func (s *Source) Close() error {
 	if !s.closed {
 		s.closed = true
 		s.h.Close()
-		s.probe.close()
+		s.probe.Close()
 	}
 	return nil
 }

@@ -13,17 +13,17 @@ import (
 type Kind uint8
 
 const (
-	DNSUDP4    Kind = iota // DNS query over UDP/IPv4
-	DNSTCP4                // DNS query over TCP/IPv4 (length-prefixed)
-	TCPSyn4                // TCP SYN to port 80
-	ICMP4                  // ICMP echo request
-	UDP4                   // UDP to a non-DNS port
-	DNSUDP6                // DNS query over UDP/IPv6
-	TCPSyn6                // TCP SYN over IPv6
-	ICMP6                  // ICMPv6 echo request
-	VLANDNS4               // 802.1Q VLAN 100, DNS over UDP/IPv4
-	QinQUDP4               // 802.1ad 200 + 802.1Q 300, UDP/IPv4
-	Broadcast              // UDP/IPv4 to the broadcast MAC and address
+	DNSUDP4   Kind = iota // DNS query over UDP/IPv4
+	DNSTCP4               // DNS query over TCP/IPv4 (length-prefixed)
+	TCPSyn4               // TCP SYN to port 80
+	ICMP4                 // ICMP echo request
+	UDP4                  // UDP to a non-DNS port
+	DNSUDP6               // DNS query over UDP/IPv6
+	TCPSyn6               // TCP SYN over IPv6
+	ICMP6                 // ICMPv6 echo request
+	VLANDNS4              // 802.1Q VLAN 100, DNS over UDP/IPv4
+	QinQUDP4              // 802.1ad 200 + 802.1Q 300, UDP/IPv4
+	Broadcast             // UDP/IPv4 to the broadcast MAC and address
 	numKinds
 )
 

@@ -1,0 +1,21 @@
+package kcount
+
+import (
+	"testing"
+
+	"github.com/visorng/visor/bpf"
+)
+
+func TestFromTotals(t *testing.T) {
+	var tot bpf.Totals
+	tot.Seen[bpf.DirIn] = bpf.Counters{Packets: 5, Bytes: 500, L3Ipv4: 4, L3Other: 1, L4Udp: 3, L4Tcp: 1, DnsPort: 2, Sampled: 3, Filtered: 2}
+	tot.Seen[bpf.DirOut] = bpf.Counters{Packets: 2, Bytes: 200, L3Ipv6: 2, L4Icmp: 2, Sampled: 1, DeliverFailed: 1}
+	tot.Seen[bpf.DirUnknown] = bpf.Counters{Packets: 1, Bytes: 60, L3Other: 1, L4Other: 1, NotSampled: 1, InternalError: 1, Fragments: 1, TcpSyn: 1}
+	k := FromTotals(tot)
+	if k.Packets != 8 || k.Bytes != 760 || k.IPv4 != 4 || k.IPv6 != 2 || k.OtherL3 != 2 ||
+		k.UDP != 3 || k.TCP != 1 || k.ICMP != 2 || k.OtherL4 != 1 ||
+		k.In != 5 || k.Out != 2 || k.UnknownDir != 1 || k.Fragments != 1 || k.DNSPort != 2 || k.TCPSyn != 1 ||
+		k.Filtered != 2 || k.Sampled != 4 || k.NotSampled != 1 || k.RingFailures != 2 {
+		t.Fatalf("%+v", *k)
+	}
+}
