@@ -96,6 +96,8 @@ func decodeEthernet(b []byte, p *Packet) error {
 	if len(b) < ethernetLen {
 		return layerErr(LayerEthernet, kindTruncated)
 	}
+	copy(p.SrcMAC[:], b[6:12])
+	p.HasSrcMAC = true
 	return decodeEtherType(be.Uint16(b[12:]), b[ethernetLen:], p)
 }
 

@@ -202,6 +202,8 @@ func TestDecode(t *testing.T) {
 			}
 			got := p
 			got.Payload, got.L3Data, got.L4Data = nil, nil, nil
+			// The Ethernet source address is checked in TestSrcMAC.
+			got.SrcMAC, got.HasSrcMAC = [6]byte{}, false
 			exp := tc.want.pkt
 			exp.CapLen, exp.OrigLen = len(tc.frame), len(tc.frame)
 			if !reflect.DeepEqual(got, exp) {

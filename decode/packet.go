@@ -132,6 +132,10 @@ type Packet struct {
 	Dir Direction // set by the input, not by Decode
 
 	// Link layer.
+	// SrcMAC is the Ethernet source address; HasSrcMAC is false for links
+	// without one (cooked, raw IP, loopback). DHCP's top_servers needs it.
+	SrcMAC    [6]byte
+	HasSrcMAC bool
 	EtherType uint16           // innermost; synthesized for links without one (raw IP, loopback)
 	VLANs     [MaxVLANs]uint16 // VLAN IDs, outermost first
 	NumVLANs  uint8            // tags recorded in VLANs; deeper tags are skipped
