@@ -4,6 +4,7 @@ package agent
 
 import (
 	"github.com/visorng/visor/agent/handler"
+	"github.com/visorng/visor/agent/handler/dnshandler"
 	"github.com/visorng/visor/agent/handler/nethandler"
 	"github.com/visorng/visor/agent/handler/pcaphandler"
 )
@@ -11,6 +12,8 @@ import (
 // Handlers returns the table of built-in handler modules.
 func Handlers() *handler.Registry {
 	return handler.NewRegistry(map[handler.Key]handler.Factory{
+		{Type: "dns", Version: "1.0"}:  dnshandler.NewV1,
+		{Type: "dns", Version: "2.0"}:  dnshandler.NewV2,
 		{Type: "net", Version: "1.0"}:  nethandler.NewV1,
 		{Type: "net", Version: "2.0"}:  nethandler.NewV2,
 		{Type: "pcap", Version: "1.0"}: pcaphandler.New,
@@ -22,8 +25,8 @@ func Handlers() *handler.Registry {
 // packet captures; dns for dnstap). Types not built yet are left out.
 func ReaderHandlers(inputType string) []string {
 	switch inputType {
-	case "pcap":
-		return []string{"net"}
+	case "pcap", "dnstap":
+		return []string{"net", "dns"}
 	}
 	return []string{"net"}
 }

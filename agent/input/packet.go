@@ -15,6 +15,7 @@ import (
 	"github.com/visorng/visor/agent/capture"
 	"github.com/visorng/visor/agent/filter"
 	"github.com/visorng/visor/agent/handler"
+	"github.com/visorng/visor/agent/tcpreasm"
 	"github.com/visorng/visor/decode"
 )
 
@@ -31,6 +32,9 @@ type PacketOptions struct {
 	// StatsEvery is how often (in event time) capture stats go to
 	// consumers; 0 means every second.
 	StatsEvery time.Duration
+	// TCP bounds the reassembly of connections handlers read (see
+	// handler.TCPConsumer); zero fields take tcpreasm's defaults.
+	TCP tcpreasm.Config
 }
 
 // Counters are the input's own cumulative counters. Every frame is counted
@@ -56,6 +60,8 @@ type PacketInput struct {
 
 	first, last time.Time
 	lastStats   time.Time
+
+	tcp *tcpFeed // created at the first TCP packet a handler wants
 }
 
 // NewPacketInput validates the options. The filter is compiled for each
@@ -195,6 +201,7 @@ func (in *PacketInput) handleFrame(f *capture.Frame, pkt *decode.Packet) error {
 			c.HandlePacket(pkt)
 		}
 	}
+	in.feedTCP(pkt, hs)
 	return nil
 }
 
@@ -213,6 +220,7 @@ func (in *PacketInput) finish() {
 	if in.last.IsZero() {
 		return
 	}
+	in.flushTCP(in.last, hs)
 	in.sendStats(hs, in.last)
 	if !in.opts.Recorded {
 		return
