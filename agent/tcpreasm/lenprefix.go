@@ -127,7 +127,7 @@ func (l *LenPrefixed) Data(c *Conn, side Side, data []byte, ts time.Time) {
 	if len(data) >= 2 {
 		want += int(binary.BigEndian.Uint16(data))
 	}
-	if l.pool.held+want > l.cfg.MaxBufferedBytes {
+	if l.pool.held+l.pool.cost(want) > l.cfg.MaxBufferedBytes {
 		l.invalidate(s, &l.stats.OverflowStreams)
 		return
 	}
@@ -150,7 +150,7 @@ func (l *LenPrefixed) complete(c *Conn, side Side, s *lpSide, data []byte, ts ti
 		}
 		data = data[1:]
 		l.release(s)
-		if l.pool.held+2+n > l.cfg.MaxBufferedBytes {
+		if l.pool.held+l.pool.cost(2+n) > l.cfg.MaxBufferedBytes {
 			l.invalidate(s, &l.stats.OverflowStreams)
 			return nil, false
 		}

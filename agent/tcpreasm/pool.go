@@ -17,6 +17,16 @@ var bufClasses = [...]int{2048, 16384, 65537}
 // MiB worst case); beyond it buffers go back to the garbage collector.
 const maxFreePerClass = 1024
 
+// cost is what get(n) adds to held.
+func (p *bufPool) cost(n int) int {
+	for _, size := range bufClasses {
+		if n <= size {
+			return size
+		}
+	}
+	return n
+}
+
 func (p *bufPool) get(n int) []byte {
 	for i, size := range bufClasses {
 		if n <= size {

@@ -392,7 +392,7 @@ func (r *Reassembler) deliver(c *Conn, side Side, data []byte, ts time.Time) {
 // limits do not allow it, holes are given up on, oldest first.
 func (r *Reassembler) bufferSegment(c *Conn, side Side, seq uint32, data []byte, ts time.Time) {
 	h := &c.half[side]
-	for c.buffered+len(data) > r.cfg.MaxBufferedBytesPerConn || r.pool.held+len(data) > r.cfg.MaxBufferedBytes {
+	for c.buffered+len(data) > r.cfg.MaxBufferedBytesPerConn || r.pool.held+r.pool.cost(len(data)) > r.cfg.MaxBufferedBytes {
 		if len(h.ooo) == 0 {
 			// Nothing of ours to give up: skip straight to this segment.
 			r.skipTo(c, side, seq, ts)
