@@ -20,7 +20,9 @@ pktvisor (compat doc sections 1.2, 2.2, 2.3) and says so at the spot:
     in frame.protocols): an ICMP error quoting a UDP header is ICMP
     (other_l4), an sFlow datagram carrying a sampled IPv6 header is IPv4/UDP.
   * A fragmented datagram's transport header exists only in the first
-    fragment: that one counts as udp/tcp, every later fragment as other_l4.
+    fragment: that one counts as udp/tcp, every later fragment as other_l4
+    (our project's rule; see FIRST_FRAGMENT_HAS_L4 for how upstream
+    pktvisor differs).
   * Frames that are not IP (ARP, LLDP, ...) count in total (and other_l4)
     but in neither ipv4 nor ipv6, and their direction is unknown.
   * 802.1Q and 802.1ad (QinQ) tags are looked through: a tagged IPv4/UDP
@@ -55,6 +57,7 @@ FIELDS = [
     "ip.src",
     "ip.dst",
     "ip.frag_offset",
+    "ip.flags.mf",
     "ipv6.src",
     "ipv6.dst",
     "ipv6.fraghdr.offset",
@@ -66,6 +69,15 @@ FIELDS = [
 # so IPv6 UDP behind an extension header does not match; "port 53" matches
 # only first IPv4 fragments).
 FILTERS = ["udp", "tcp", "ip6", "port 53", "vlan"]
+
+# Whether the first fragment of a fragmented datagram counts by its
+# transport header (udp/tcp). Our decoder and the project brief say yes.
+# Upstream pktvisor says no: PcapPlusPlus's IPv4Layer/IPv6Layer
+# parseNextLayer make the payload of ANY fragment (IPv4 MF set or offset
+# != 0, or an IPv6 fragment header) a PayloadLayer, so pktvisor never sees a
+# UDP/TCP layer there and counts even the first fragment as other_l4. Flip
+# this (and the decoder) if the project decides to copy that.
+FIRST_FRAGMENT_HAS_L4 = True
 
 TOPN = 10
 QUANTILES = {"p50": 0.5, "p90": 0.9, "p95": 0.95, "p99": 0.99}
@@ -115,9 +127,13 @@ def classify(row):
     if l3 == "ip":
         src, dst = ipaddress.ip_address(row["ip.src"]), ipaddress.ip_address(row["ip.dst"])
         later_fragment = row["ip.frag_offset"] not in ("", "0")
+        fragment = later_fragment or row["ip.flags.mf"] in ("1", "True")
     else:
         src, dst = ipaddress.ip_address(row["ipv6.src"]), ipaddress.ip_address(row["ipv6.dst"])
         later_fragment = row["ipv6.fraghdr.offset"] not in ("", "0")
+        # PcapPlusPlus treats any fragment header as a fragment, even an
+        # atomic one (offset 0, no more fragments).
+        fragment = later_fragment or "ipv6.fraghdr" in protos
     # The transport is the protocol right after the outer IP header and any
     # IPv6 extension headers (tshark names them ipv6.hopopts, ipv6.routing,
     # ipv6.fraghdr, ipv6.dstopts).
@@ -127,7 +143,7 @@ def classify(row):
             continue
         nxt = p
         break
-    if later_fragment:
+    if later_fragment or (fragment and not FIRST_FRAGMENT_HAS_L4):
         l4 = "other"  # no transport header in a later fragment
     elif nxt == "udp":
         l4 = "udp"
