@@ -33,6 +33,10 @@ type Record struct {
 
 	Start, End time.Time // flow first/last switched, when exported
 	Exported   time.Time // the datagram's export time, zero if unknown
+
+	// IPVersion is 4 or 6 when the exporter said so (or the addresses
+	// tell), else 0.
+	IPVersion uint8
 }
 
 // Reset clears r for reuse.
