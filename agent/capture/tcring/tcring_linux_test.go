@@ -1,0 +1,456 @@
+//go:build linux
+
+package tcring_test
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/link"
+	"golang.org/x/net/icmp"
+	"golang.org/x/net/ipv4"
+
+	"github.com/visorng/visor/agent/capture"
+	"github.com/visorng/visor/agent/capture/internal/nettest"
+	"github.com/visorng/visor/agent/capture/tcring"
+	"github.com/visorng/visor/decode"
+)
+
+func openIn(t testing.TB, ns *nettest.NS, opts tcring.Options) *tcring.Source {
+	t.Helper()
+	var src *tcring.Source
+	err := ns.Do(func() error {
+		var err error
+		src, err = tcring.Open(opts)
+		return err
+	})
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	t.Cleanup(func() { src.Close() })
+	return src
+}
+
+func sendAll(t testing.TB, in *nettest.Injector, frames []nettest.TestFrame) {
+	t.Helper()
+	for _, f := range frames {
+		if err := in.Send(f.Data); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// onWire is what TC reports of a sent frame: the record has no TPID, so a
+// QinQ outer tag comes back as 802.1Q.
+func onWire(frames []nettest.TestFrame) []nettest.TestFrame {
+	out := make([]nettest.TestFrame, len(frames))
+	for i, f := range frames {
+		out[i] = f
+		if f.Kind == nettest.QinQUDP4 {
+			d := append([]byte(nil), f.Data...)
+			d[12], d[13] = 0x81, 0x00
+			out[i].Data = d
+		}
+	}
+	return out
+}
+
+// TestMixExact injects a known mix and expects every frame back, byte for
+// byte, as ingress, and kernel counts that match the mix exactly.
+func TestMixExact(t *testing.T) {
+	for _, mode := range []tcring.AttachMode{tcring.AttachTCX, tcring.AttachLegacy} {
+		t.Run(fmt.Sprint("attach=", mode), func(t *testing.T) {
+			v := nettest.NewVeth(t, nettest.VethConfig{})
+			src := openIn(t, v.Capture.NS, tcring.Options{Iface: v.Capture.Name, Attach: mode})
+			mix := nettest.Mix(1000, v.Peer.MAC, v.Capture.MAC)
+			sendAll(t, v.Peer.OpenInjector(t), mix)
+			got, err := nettest.Collect(src, len(mix), 300*time.Millisecond, 10*time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := nettest.Match(onWire(mix), got, nettest.Identity)
+			if len(r.Missing) != 0 || len(r.Unexpected) != 0 {
+				t.Fatalf("matched %s; missing %s; %d unexpected", nettest.KindCounts(r.Matched), nettest.KindCounts(r.Missing), len(r.Unexpected))
+			}
+			for _, g := range got {
+				if g.Dir != decode.DirIn {
+					t.Fatalf("direction %v for an ingress frame", g.Dir)
+				}
+				if time.Since(g.Time) > time.Minute || g.Time.After(time.Now().Add(time.Second)) {
+					t.Fatalf("timestamp %v is not now", g.Time)
+				}
+			}
+			st := src.Stats()
+			k := st.Kernel
+			if k == nil {
+				t.Fatal("no kernel counters")
+			}
+			want := map[string][2]uint64{
+				"received": {st.Received, 1000}, "packets": {k.Packets, 1000}, "sampled": {k.Sampled, 1000},
+				"ring failures": {k.RingFailures, 0}, "os drops": {st.OSDrops, 0}, "filtered": {k.Filtered, 0},
+			}
+			var udp, tcp, icmp, v6 uint64
+			for _, f := range mix {
+				switch f.Kind {
+				case nettest.DNSUDP4, nettest.UDP4, nettest.DNSUDP6, nettest.VLANDNS4, nettest.QinQUDP4, nettest.Broadcast:
+					udp++
+				case nettest.DNSTCP4, nettest.TCPSyn4, nettest.TCPSyn6:
+					tcp++
+				case nettest.ICMP4, nettest.ICMP6:
+					icmp++
+				}
+				switch f.Kind {
+				case nettest.DNSUDP6, nettest.TCPSyn6, nettest.ICMP6:
+					v6++
+				}
+			}
+			want["udp"] = [2]uint64{k.UDP, udp}
+			want["tcp"] = [2]uint64{k.TCP, tcp}
+			want["icmp"] = [2]uint64{k.ICMP, icmp}
+			want["ipv6"] = [2]uint64{k.IPv6, v6}
+			want["ipv4"] = [2]uint64{k.IPv4, 1000 - v6}
+			for name, gw := range want {
+				if gw[0] != gw[1] {
+					t.Errorf("%s = %d, want %d", name, gw[0], gw[1])
+				}
+			}
+			if src.AttachMode() != map[tcring.AttachMode]string{tcring.AttachTCX: "tcx", tcring.AttachLegacy: "legacy"}[mode] {
+				t.Errorf("attach mode %q", src.AttachMode())
+			}
+		})
+	}
+}
+
+// TestLegacyCleanup checks Close removes the clsact qdisc it created.
+func TestLegacyCleanup(t *testing.T) {
+	v := nettest.NewVeth(t, nettest.VethConfig{})
+	var src *tcring.Source
+	if err := v.Capture.NS.Do(func() error {
+		var err error
+		src, err = tcring.Open(tcring.Options{Iface: v.Capture.Name, Attach: tcring.AttachLegacy})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if n := clsactCount(t, v.Capture); n != 1 {
+		t.Fatalf("%d clsact qdiscs while attached", n)
+	}
+	if err := src.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if n := clsactCount(t, v.Capture); n != 0 {
+		t.Fatalf("%d clsact qdiscs after Close", n)
+	}
+}
+
+func clsactCount(t *testing.T, e nettest.End) int {
+	l, err := e.NS.Netlink().LinkByIndex(e.Index)
+	if err != nil {
+		t.Fatal(err)
+	}
+	qs, err := e.NS.Netlink().QdiscList(l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, q := range qs {
+		if q.Type() == "clsact" {
+			n++
+		}
+	}
+	return n
+}
+
+// TestDeliversWhileCapturing runs ping and a UDP echo through the captured
+// interface: every packet must reach its destination, and the source must
+// see each one exactly once, on the right hook.
+func TestDeliversWhileCapturing(t *testing.T) {
+	v := nettest.NewVeth(t, nettest.VethConfig{})
+	src := openIn(t, v.Capture.NS, tcring.Options{Iface: v.Capture.Name})
+
+	const port, n = 7777, 200
+	var srv *net.UDPConn
+	if err := v.Capture.NS.Do(func() error {
+		var err error
+		srv, err = net.ListenUDP("udp4", &net.UDPAddr{IP: v.Capture.Addr4.Addr().AsSlice(), Port: port})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	go func() {
+		buf := make([]byte, 2048)
+		for {
+			m, from, err := srv.ReadFromUDP(buf)
+			if err != nil {
+				return
+			}
+			srv.WriteToUDP(buf[:m], from)
+		}
+	}()
+	var cli *net.UDPConn
+	if err := v.Peer.NS.Do(func() error {
+		var err error
+		cli, err = net.DialUDP("udp4", nil, &net.UDPAddr{IP: v.Capture.Addr4.Addr().AsSlice(), Port: port})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+
+	// Drain the source concurrently so the ring never fills.
+	type result struct {
+		got []nettest.Got
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		got, err := nettest.Collect(src, 2*n+2*20, 500*time.Millisecond, 20*time.Second)
+		done <- result{got, err}
+	}()
+
+	buf := make([]byte, 64)
+	for i := range n {
+		msg := fmt.Sprintf("echo-%04d", i)
+		cli.SetDeadline(time.Now().Add(2 * time.Second))
+		if _, err := cli.Write([]byte(msg)); err != nil {
+			t.Fatal(err)
+		}
+		m, err := cli.Read(buf)
+		if err != nil || string(buf[:m]) != msg {
+			t.Fatalf("echo %d: %q, %v", i, buf[:m], err)
+		}
+	}
+	if err := pingN(v.Peer.NS, v.Capture.Addr4.Addr().AsSlice(), 20); err != nil {
+		t.Fatalf("ping through the captured interface: %v", err)
+	}
+	res := <-done
+	if res.err != nil {
+		t.Fatal(res.err)
+	}
+	var udpIn, udpOut, icmpIn, icmpOut, other int
+	var p decode.Packet
+	for _, g := range res.got {
+		_ = decode.Decode(g.LinkType, g.Data, &p)
+		switch {
+		case p.L4 == decode.L4UDP && (p.SrcPort == port || p.DstPort == port):
+			if g.Dir == decode.DirIn {
+				udpIn++
+			} else {
+				udpOut++
+			}
+		case p.L4 == decode.L4ICMP:
+			if g.Dir == decode.DirIn {
+				icmpIn++
+			} else {
+				icmpOut++
+			}
+		default:
+			other++ // ARP
+		}
+	}
+	if udpIn != n || udpOut != n || icmpIn != 20 || icmpOut != 20 {
+		t.Fatalf("udp in/out %d/%d, icmp in/out %d/%d (other %d); want %d/%d and 20/20", udpIn, udpOut, icmpIn, icmpOut, other, n, n)
+	}
+	st := src.Stats()
+	if st.Kernel.Packets != st.Received || st.Kernel.RingFailures != 0 {
+		t.Fatalf("kernel saw %d, delivered %d, ring failures %d", st.Kernel.Packets, st.Received, st.Kernel.RingFailures)
+	}
+}
+
+func TestInterfaceGone(t *testing.T) {
+	v := nettest.NewVeth(t, nettest.VethConfig{})
+	src := openIn(t, v.Capture.NS, tcring.Options{Iface: v.Capture.Name, PollTimeout: 20 * time.Millisecond})
+	if err := v.Capture.Delete(); err != nil {
+		t.Fatal(err)
+	}
+	var f capture.Frame
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		err := src.Next(&f)
+		if errors.Is(err, capture.ErrInterfaceGone) {
+			break
+		}
+		if err != nil && !errors.Is(err, capture.ErrTimeout) {
+			t.Fatal(err)
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no error after the interface was deleted")
+		}
+	}
+}
+
+const helperEnv = "VISOR_TCRING_HELPER_IFACE"
+
+// TestHelperProcess is not a test: TestSIGKILLLeavesNothing runs the test
+// binary as a child inside the namespace to attach and then be killed.
+func TestHelperProcess(t *testing.T) {
+	iface := os.Getenv(helperEnv)
+	if iface == "" {
+		t.Skip("helper process for TestSIGKILLLeavesNothing")
+	}
+	src, err := tcring.Open(tcring.Options{Iface: iface, Attach: tcring.AttachTCX})
+	if err != nil {
+		fmt.Println("error:", err)
+		os.Exit(1)
+	}
+	defer src.Close()
+	fmt.Println("attached")
+	time.Sleep(30 * time.Second)
+}
+
+func TestSIGKILLLeavesNothing(t *testing.T) {
+	v := nettest.NewVeth(t, nettest.VethConfig{})
+	cmd := v.Capture.NS.Command(os.Args[0], "-test.run=^TestHelperProcess$", "-test.v")
+	cmd.Env = append(os.Environ(), helperEnv+"="+v.Capture.Name)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	sc := bufio.NewScanner(stdout)
+	attached := false
+	for sc.Scan() {
+		if strings.Contains(sc.Text(), "attached") {
+			attached = true
+			break
+		}
+		if strings.HasPrefix(sc.Text(), "error:") {
+			t.Fatal(sc.Text())
+		}
+	}
+	if !attached {
+		t.Fatal("helper never attached")
+	}
+	if n := tcxPrograms(t, v.Capture); n != 2 {
+		t.Fatalf("%d tcx programs while the helper runs, want 2", n)
+	}
+	if err := cmd.Process.Kill(); err != nil { // SIGKILL: no Close runs
+		t.Fatal(err)
+	}
+	cmd.Wait()
+	deadline := time.Now().Add(3 * time.Second)
+	for tcxPrograms(t, v.Capture) != 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("tcx programs still attached after the owner was killed")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func tcxPrograms(t *testing.T, e nettest.End) int {
+	n := 0
+	err := e.NS.Do(func() error {
+		for _, at := range []ebpf.AttachType{ebpf.AttachTCXIngress, ebpf.AttachTCXEgress} {
+			r, err := link.QueryPrograms(link.QueryOptions{Target: e.Index, Attach: at})
+			if err != nil {
+				return err
+			}
+			n += len(r.Programs)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestNextAllocs(t *testing.T) {
+	v := nettest.NewVeth(t, nettest.VethConfig{})
+	src := openIn(t, v.Capture.NS, tcring.Options{Iface: v.Capture.Name})
+	sendAll(t, v.Peer.OpenInjector(t), nettest.Mix(600, v.Peer.MAC, v.Capture.MAC))
+	var f capture.Frame
+	if n := testing.AllocsPerRun(150, func() {
+		if err := src.Next(&f); err != nil {
+			t.Fatal(err)
+		}
+	}); n != 0 {
+		t.Fatalf("Next allocates %v times per frame", n)
+	}
+}
+
+// BenchmarkNext measures the hand-out rate of records already in the ring,
+// in bursts of up to 20000 frames injected with the timer stopped.
+func BenchmarkNext(b *testing.B) {
+	v := nettest.NewVeth(b, nettest.VethConfig{})
+	src := openIn(b, v.Capture.NS, tcring.Options{Iface: v.Capture.Name})
+	inj := v.Peer.OpenInjector(b)
+	frames := nettest.Mix(1000, v.Peer.MAC, v.Capture.MAC)
+	var f capture.Frame
+	b.ReportAllocs()
+	b.ResetTimer()
+	var elapsed time.Duration
+	for done := 0; done < b.N; {
+		chunk := min(b.N-done, 20000)
+		b.StopTimer()
+		for i := range chunk {
+			if err := inj.Send(frames[i%len(frames)].Data); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.StartTimer()
+		start := time.Now()
+		for got := 0; got < chunk; got++ {
+			if err := src.Next(&f); err != nil {
+				b.Fatalf("after %d of %d: %v; stats %+v", got, chunk, err, src.Stats())
+			}
+		}
+		elapsed += time.Since(start)
+		done += chunk
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "frames/s")
+	if st := src.Stats(); st.OSDrops != 0 {
+		b.Fatalf("ring failures in a bounded burst: %+v", st.Kernel)
+	}
+}
+
+// pingN sends n ICMP echo requests from inside ns and waits for each reply.
+func pingN(ns *nettest.NS, dst net.IP, n int) error {
+	var c *icmp.PacketConn
+	if err := ns.Do(func() error {
+		var err error
+		c, err = icmp.ListenPacket("ip4:icmp", "0.0.0.0")
+		return err
+	}); err != nil {
+		return err
+	}
+	defer c.Close()
+	buf := make([]byte, 1500)
+	for i := range n {
+		req := icmp.Message{Type: ipv4.ICMPTypeEcho, Body: &icmp.Echo{ID: 0x5a5a, Seq: i, Data: []byte("visor")}}
+		b, err := req.Marshal(nil)
+		if err != nil {
+			return err
+		}
+		if _, err := c.WriteTo(b, &net.IPAddr{IP: dst}); err != nil {
+			return err
+		}
+		for {
+			c.SetReadDeadline(time.Now().Add(2 * time.Second))
+			m, _, err := c.ReadFrom(buf)
+			if err != nil {
+				return fmt.Errorf("echo %d: %w", i, err)
+			}
+			rep, err := icmp.ParseMessage(1, buf[:m])
+			if err != nil {
+				return err
+			}
+			if e, ok := rep.Body.(*icmp.Echo); ok && rep.Type == ipv4.ICMPTypeEchoReply && e.Seq == i {
+				break
+			}
+		}
+	}
+	return nil
+}
