@@ -119,7 +119,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 
 	switch o.input {
-	case "pcap":
+	case "pcap", "dnstap":
 	default:
 		return fmt.Errorf("input type %q is not supported by this build (supported: pcap)", o.input)
 	}
@@ -137,6 +137,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		env.Enrich = geo
 	}
 
+	if o.input == "dnstap" {
+		return runDnstap(ctx, o, env, stdout, log)
+	}
 	src, err := pcapfile.Open(o.file)
 	if err != nil {
 		return err
