@@ -260,10 +260,6 @@ func TestRoles(t *testing.T) {
 	// Mid-stream, equal ports: the first sender is the client.
 	p := seg{false, ack, 1, "x", 0}.packet(53)
 	r.Add(p)
-	var roles []string
-	for c := range h.conns {
-		roles = append(roles, connName(c))
-	}
 	r.Flush(t0)
 	want := []string{"192.0.2.10:40000>192.0.2.53:53:flush", "192.0.2.53:53>192.0.2.10:53:flush"}
 	if fmt.Sprint(h.closes) != fmt.Sprint(want) && fmt.Sprint(h.closes) != fmt.Sprint([]string{want[1], want[0]}) {
