@@ -44,11 +44,11 @@ type template struct {
 }
 
 type entry struct {
-	key     templateKey
-	t       *template
-	seen    time.Time
-	global  *list.Element // in TemplateCache.order
-	perExp  *list.Element // in exporterState.order
+	key    templateKey
+	t      *template
+	seen   time.Time
+	global *list.Element // in TemplateCache.order
+	perExp *list.Element // in exporterState.order
 }
 
 type exporterState struct {
@@ -71,7 +71,7 @@ type TemplateStats struct {
 // templates per exporter and in total. It is safe for concurrent use by the
 // decoders of several sockets.
 type TemplateCache struct {
-	ttl               time.Duration
+	ttl                time.Duration
 	perExporter, total int
 
 	mu        sync.RWMutex
