@@ -34,6 +34,9 @@ type mockSource struct {
 	recv   atomic.Uint64
 	bytes  atomic.Uint64
 	closed atomic.Bool
+	// done, when set before the first Next, cuts the pacing sleep short
+	// so a stopped input ends at once.
+	done <-chan struct{}
 }
 
 var _ capture.Source = (*mockSource)(nil)
@@ -53,7 +56,12 @@ func (m *mockSource) Next(f *capture.Frame) error {
 	}
 	now := m.now()
 	if wait := m.next.Sub(now); wait > 0 {
-		time.Sleep(min(wait, mockInterval))
+		t := time.NewTimer(min(wait, mockInterval))
+		select {
+		case <-t.C:
+		case <-m.done:
+			t.Stop()
+		}
 		return fmt.Errorf("mock: %w", capture.ErrTimeout)
 	}
 	m.next = now.Add(mockInterval)

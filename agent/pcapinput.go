@@ -183,6 +183,9 @@ func (s *pcapStream) Run(ctx context.Context) error {
 	if s.hb != nil {
 		s.hb.ctx = ctx
 	}
+	if m, ok := s.src.(*mockSource); ok {
+		m.done = ctx.Done()
+	}
 	return s.in.Run(ctx)
 }
 

@@ -136,9 +136,9 @@ func TestDeleteServer(t *testing.T) {
 
 func TestCheckAdminExposure(t *testing.T) {
 	cases := []struct {
-		host                          string
+		host                        string
 		admin, tls, token, insecure bool
-		ok                            bool
+		ok                          bool
 	}{
 		{"localhost", true, false, false, false, true},
 		{"127.0.0.1", true, false, false, false, true},
