@@ -6,10 +6,10 @@ import (
 	"github.com/visorng/visor/agent/handler"
 )
 
-// minTCPMessage is pktvisor's smallest believable DNS-over-TCP message
-// length: a shorter length prefix marks the side's stream as not DNS and
+// minTCPMessage is the smallest believable DNS-over-TCP message (a header;
+// pktvisor used 17): a shorter length prefix marks the side's stream as not DNS and
 // stops parsing it.
-const minTCPMessage = 17
+const minTCPMessage = 12
 
 // maxTCPConns bounds the connections one handler frames at once. The
 // reassembler bounds connections too and closes what it evicts; this guards
