@@ -1,0 +1,67 @@
+// Package afxdp captures frames on a dedicated capture interface (mirror,
+// SPAN or TAP port) with the XDP program of package bpf redirecting sampled
+// frames into one AF_XDP socket per RX queue, as a capture.Source. The
+// kernel counts every frame exactly (Stats.Kernel); user space sees the
+// sample.
+//
+// The rings are our own over golang.org/x/sys/unix rather than
+// github.com/asavie/xdp's: frames are handed out one at a time straight
+// from the RX ring without the per-fetch scan of every descriptor, the fill
+// ring is refilled with exactly the frame just released (so it can never
+// starve while user space keeps up), and the program is attached with a
+// cilium/ebpf link, so a killed process leaves nothing attached.
+package afxdp
+
+import (
+	"errors"
+	"time"
+
+	"github.com/visorng/visor/bpf"
+)
+
+// Defaults for Options fields left zero.
+const (
+	DefaultFrameSize   = 2048
+	DefaultNumFrames   = 4096 // per RX queue: 8 MiB of UMEM with 2 KiB frames
+	DefaultPollTimeout = 100 * time.Millisecond
+)
+
+// ErrHostInterface is wrapped when XDP mode is refused on an interface
+// carrying the host's own addresses.
+var ErrHostInterface = errors.New("interface carries host addresses")
+
+// Options configure a Source.
+type Options struct {
+	Iface string
+	// BPF configures the XDP program; Queues is set from the interface.
+	BPF bpf.Options
+	// Mode: XDPModeAuto tries native (driver) mode, then generic.
+	Mode bpf.XDPMode
+	// FrameSize is the UMEM chunk size, a power of two 2048..65536 that
+	// must exceed the MTU plus 256 bytes of headroom; NumFrames the chunks
+	// per queue, a power of two.
+	FrameSize, NumFrames int
+	PollTimeout          time.Duration
+	// NoZeroCopy skips the zero-copy attempt.
+	NoZeroCopy bool
+	// AllowHostAddrs permits XDP mode on an interface with (non link-local)
+	// addresses. XDP redirect consumes the frames it samples: the host
+	// stack never sees them, so on a host's own interface its traffic would
+	// break. Use the tc source there.
+	AllowHostAddrs bool
+}
+
+func (o Options) withDefaults() Options {
+	if o.FrameSize == 0 {
+		o.FrameSize = DefaultFrameSize
+	}
+	if o.NumFrames == 0 {
+		o.NumFrames = DefaultNumFrames
+	}
+	if o.PollTimeout == 0 {
+		o.PollTimeout = DefaultPollTimeout
+	}
+	return o
+}
+
+func isPow2(n int) bool { return n > 0 && n&(n-1) == 0 }
