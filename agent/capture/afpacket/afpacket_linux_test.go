@@ -13,6 +13,7 @@ import (
 	"github.com/visorng/visor/agent/capture"
 	"github.com/visorng/visor/agent/capture/afpacket"
 	"github.com/visorng/visor/agent/capture/internal/nettest"
+	"github.com/visorng/visor/agent/filter"
 	"github.com/visorng/visor/decode"
 )
 
@@ -195,6 +196,43 @@ func TestFilter(t *testing.T) {
 			if st := src.Stats(); st.Received != uint64(len(want)) || st.OSDrops != 0 {
 				t.Errorf("stats %+v", st)
 			}
+		})
+	}
+}
+
+// TestAgentFilter compiles tcpdump expressions with agent/filter, attaches
+// them, and expects exactly the frames the same program's Match accepts on
+// the frames as sent.
+func TestAgentFilter(t *testing.T) {
+	for _, expr := range []string{"udp port 53", "vlan and udp", "tcp[tcpflags] & tcp-syn != 0", "icmp or icmp6", "ip6", "not udp"} {
+		t.Run(expr, func(t *testing.T) {
+			prog, err := filter.New(expr, decode.LinkEthernet)
+			if err != nil {
+				t.Fatal(err)
+			}
+			raw, err := prog.Raw()
+			if err != nil {
+				t.Fatal(err)
+			}
+			v := nettest.NewVeth(t, nettest.VethConfig{})
+			src := openIn(t, v.Capture.NS, afpacket.Options{Iface: v.Capture.Name, Filter: raw})
+			mix := nettest.Mix(mixSize, v.Peer.MAC, v.Capture.MAC)
+			var want []nettest.TestFrame
+			for _, f := range mix {
+				if prog.Match(f.Data, len(f.Data)) {
+					want = append(want, f)
+				}
+			}
+			sendAll(t, v.Peer.OpenInjector(t), mix)
+			got, err := nettest.Collect(src, len(want), 300*time.Millisecond, 10*time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := nettest.Match(want, got, nettest.Identity)
+			if len(r.Missing) != 0 || len(r.Unexpected) != 0 || len(want) == 0 {
+				t.Fatalf("want %d; matched %s; missing %s; %d unexpected", len(want), nettest.KindCounts(r.Matched), nettest.KindCounts(r.Missing), len(r.Unexpected))
+			}
+			t.Logf("matched %s", nettest.KindCounts(r.Matched))
 		})
 	}
 }
