@@ -182,3 +182,15 @@ func TestResolveSystem(t *testing.T) {
 		t.Fatalf("by name: %+v, %v", byName, err)
 	}
 }
+
+func FuzzParseSysUint(f *testing.F) {
+	for _, s := range []string{"0x1003\n", "12345\n", "", "0x", " 7 "} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		v, err := ParseSysUint(s)
+		if err != nil && v != 0 {
+			t.Fatalf("value %d with error %v", v, err)
+		}
+	})
+}

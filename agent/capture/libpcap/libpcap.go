@@ -224,3 +224,19 @@ func isVLAN(b []byte) bool {
 	t := uint16(b[12])<<8 | uint16(b[13])
 	return t == 0x8100 || t == 0x88a8 || t == 0x9100
 }
+
+func (o Options) withDefaults() Options {
+	if o.SnapLen == 0 {
+		o.SnapLen = DefaultSnapLen
+	}
+	if o.BufferTimeout == 0 {
+		o.BufferTimeout = DefaultBufferTimeout
+	}
+	if o.PollTimeout == 0 {
+		o.PollTimeout = DefaultPollTimeout
+	}
+	if o.BufferSize == 0 {
+		o.BufferSize = DefaultBufferSize
+	}
+	return o
+}

@@ -41,19 +41,3 @@ type Options struct {
 	// Filter is a tcpdump expression compiled by libpcap itself.
 	Filter string
 }
-
-func (o Options) withDefaults() Options {
-	if o.SnapLen == 0 {
-		o.SnapLen = DefaultSnapLen
-	}
-	if o.BufferTimeout == 0 {
-		o.BufferTimeout = DefaultBufferTimeout
-	}
-	if o.PollTimeout == 0 {
-		o.PollTimeout = DefaultPollTimeout
-	}
-	if o.BufferSize == 0 {
-		o.BufferSize = DefaultBufferSize
-	}
-	return o
-}
