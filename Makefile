@@ -24,6 +24,7 @@ test: test-deps ## install test tools, then run the whole suite (privileged test
 	CGO_ENABLED=0 $(GO) build $(PKGS)
 	GOOS=darwin $(GO) vet ./agent/... ./decode/... ./sketches/... ./cmd/pktvisor-reader/ >/dev/null
 	$(GO) test -count=1 -timeout 30m $(PKGS)
+	$(GO) test -count=1 -tags libpcap ./agent/capture/libpcap/
 	$(GO) test -count=1 -run '^$$' -bench . -benchtime=1x $(PKGS) >/dev/null
 
 test-unit: ## run the Go tests only, without installing anything
