@@ -39,7 +39,7 @@ fuzz: ## run every fuzz target for FUZZTIME each (default 20s)
 
 lint: ## go vet + staticcheck
 	$(GO) vet $(PKGS)
-	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 $(PKGS)
+	$(GO) tool staticcheck $(PKGS)
 
 generate: ## rebuild generated code (bpf2go objects; installs clang if missing)
 	@command -v clang >/dev/null || (apt-get update -qq && apt-get install -y -qq clang llvm libbpf-dev)

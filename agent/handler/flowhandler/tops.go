@@ -34,11 +34,6 @@ func (t *wtop[K]) merge(o *wtop[K]) {
 	t.p.Merge(o.p)
 }
 
-func (t *wtop[K]) reset() {
-	t.b.Reset()
-	t.p.Reset()
-}
-
 // write emits <name>_bytes and <name>_packets; groups decide which.
 func (t *wtop[K]) write(w metrics.Writer, c handler.Common, g handler.Groups, name, help, label string, format func(K) string) {
 	if g.On("by_bytes") {
