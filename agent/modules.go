@@ -4,9 +4,13 @@ package agent
 
 import (
 	"github.com/visorng/visor/agent/handler"
+	"github.com/visorng/visor/agent/handler/bgphandler"
+	"github.com/visorng/visor/agent/handler/dhcphandler"
 	"github.com/visorng/visor/agent/handler/dnshandler"
 	"github.com/visorng/visor/agent/handler/nethandler"
+	"github.com/visorng/visor/agent/handler/netprobehandler"
 	"github.com/visorng/visor/agent/handler/pcaphandler"
+	"github.com/visorng/visor/agent/handler/resourceshandler"
 )
 
 // Handlers returns the table of built-in handler modules.
@@ -17,6 +21,11 @@ func Handlers() *handler.Registry {
 		{Type: "net", Version: "1.0"}:  nethandler.NewV1,
 		{Type: "net", Version: "2.0"}:  nethandler.NewV2,
 		{Type: "pcap", Version: "1.0"}: pcaphandler.New,
+
+		{Type: "bgp", Version: "1.0"}:             bgphandler.New,
+		{Type: "dhcp", Version: "1.0"}:            dhcphandler.New,
+		{Type: "netprobe", Version: "1.0"}:        netprobehandler.New,
+		{Type: "input_resources", Version: "1.0"}: resourceshandler.New,
 	})
 }
 
@@ -25,7 +34,9 @@ func Handlers() *handler.Registry {
 // packet captures; dns for dnstap). Types not built yet are left out.
 func ReaderHandlers(inputType string) []string {
 	switch inputType {
-	case "pcap", "dnstap":
+	case "pcap":
+		return []string{"net", "dns", "dhcp"}
+	case "dnstap":
 		return []string{"net", "dns"}
 	}
 	return []string{"net"}
