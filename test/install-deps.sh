@@ -5,7 +5,8 @@
 set -euo pipefail
 
 pkgs=(tshark tcpdump python3 libpcap-dev clang llvm libbpf-dev bpftool iproute2
-      unbound bind9-dnsutils dnsperf netsniff-ng softflowd pmacct prometheus)
+      unbound bind9-dnsutils dnsperf netsniff-ng softflowd pmacct prometheus
+      dnsmasq-base udhcpc bird2)
 
 missing=()
 for p in "${pkgs[@]}"; do
@@ -24,6 +25,6 @@ echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 # Debian starts these services on install; the tests start their own instances.
-for svc in unbound prometheus softflowd; do
+for svc in unbound prometheus softflowd bird; do
   systemctl disable --now "$svc" >/dev/null 2>&1 || true
 done
