@@ -1,0 +1,49 @@
+package model
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"syscall"
+)
+
+// StatusError is the shape of the client's API error, declared here so the
+// model does not import the client.
+type StatusError interface {
+	error
+	StatusCode() int
+	Text() string
+}
+
+// Problem turns a fetch error into one sentence an operator can act on,
+// instead of the chain of wrapped errors.
+func Problem(err error, agent, policy string) string {
+	if err == nil {
+		return ""
+	}
+	var se StatusError
+	var ne net.Error
+	var dnsErr *net.DNSError
+	switch {
+	case errors.As(err, &se):
+		switch se.StatusCode() {
+		case http.StatusNotFound:
+			return fmt.Sprintf("Policy %q does not exist on %s — press p to pick another.", policy, agent)
+		case http.StatusTooEarly:
+			return fmt.Sprintf("Policy %q has no metrics for this window yet (%s).", policy, se.Text())
+		}
+		if se.Text() != "" {
+			return fmt.Sprintf("Agent %s returned HTTP %d: %s", agent, se.StatusCode(), se.Text())
+		}
+		return fmt.Sprintf("Agent %s returned HTTP %d.", agent, se.StatusCode())
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return fmt.Sprintf("Agent unreachable: nothing listens at %s (is pktvisord running? check -H and -p).", agent)
+	case errors.As(err, &dnsErr):
+		return fmt.Sprintf("Agent unreachable: cannot resolve host %q.", dnsErr.Name)
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
+		return fmt.Sprintf("Agent %s did not answer within the timeout.", agent)
+	}
+	return fmt.Sprintf("Cannot read metrics from %s: %v", agent, err)
+}
