@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/visorng/visor/agent/capture"
@@ -14,6 +15,8 @@ import (
 	"github.com/visorng/visor/agent/capture/pcapfile"
 	"github.com/visorng/visor/agent/handler"
 	"github.com/visorng/visor/agent/input"
+	"github.com/visorng/visor/agent/metrics"
+	"github.com/visorng/visor/agent/window"
 )
 
 var pcapKeys = []string{"iface", "bpf", "debug", "host_spec", "pcap_file", "pcap_source",
@@ -67,6 +70,7 @@ type pcapStream struct {
 	src       capture.Source
 	hb        *heartbeatSource
 	in        *input.PacketInput
+	stats     *statsTap
 	recorded  bool
 	source    string // pcap_source reported in info
 	path      string // capture path actually used
@@ -125,8 +129,14 @@ func newPcapStream(name string, cfg handler.Config, env InputEnv) (Stream, error
 		return nil, err
 	}
 	s.in = in
+	s.stats = &statsTap{}
+	in.Attach(s.stats)
 	if s.hb != nil {
-		s.hb.tick = in.Tick
+		s.hb.tick = func(ts time.Time) {
+			in.Tick(ts)
+			// The reading goroutine may call Stats; others may not.
+			s.stats.store(s.src.Stats())
+		}
 	}
 	return s, nil
 }
@@ -190,7 +200,7 @@ func (s *pcapStream) Run(ctx context.Context) error {
 }
 
 func (s *pcapStream) Info() map[string]any {
-	st := s.src.Stats()
+	st := s.stats.load()
 	hostsV4, hostsV6 := []string{}, []string{}
 	for _, p := range s.hosts.Prefixes() {
 		if p.Addr().Is4() {
@@ -246,4 +256,39 @@ func (h *heartbeatSource) Next(f *capture.Frame) error {
 		}
 		return err
 	}
+}
+
+// statsTap keeps the latest capture stats the input loop published, so
+// info requests never call the source from another goroutine (sources are
+// not safe for that).
+type statsTap struct {
+	cur atomic.Pointer[capture.Stats]
+}
+
+var (
+	_ handler.Handler              = (*statsTap)(nil)
+	_ handler.CaptureStatsConsumer = (*statsTap)(nil)
+)
+
+func (t *statsTap) store(s capture.Stats) { t.cur.Store(&s) }
+
+func (t *statsTap) load() capture.Stats {
+	if p := t.cur.Load(); p != nil {
+		return *p
+	}
+	return capture.Stats{}
+}
+
+func (t *statsTap) CaptureStats(s capture.Stats, _ time.Time) { t.store(s) }
+func (t *statsTap) Name() string                              { return "capture-stats" }
+func (t *statsTap) Type() string                              { return "capture-stats" }
+func (t *statsTap) Version() string                           { return "1.0" }
+func (t *statsTap) Schema() string                            { return "capture-stats" }
+func (t *statsTap) Periods() int                              { return 1 }
+func (t *statsTap) Emits() bool                               { return false }
+func (t *statsTap) WriteBucket(int, metrics.Writer) (window.Span, error) {
+	return window.Span{}, nil
+}
+func (t *statsTap) WriteWindow(int, metrics.Writer) (window.Span, error) {
+	return window.Span{}, nil
 }
