@@ -178,3 +178,30 @@ func TestMockSharedInput(t *testing.T) {
 		t.Fatalf("goroutines %d > %d", g, before)
 	}
 }
+
+func TestMockInputType(t *testing.T) {
+	a := New(Options{})
+	defer a.Close()
+	_, err := a.ApplyYAML([]byte(`
+visor:
+  taps:
+    m:
+      input_type: mock
+      config: {anything: goes}
+  policies:
+    p:
+      kind: collection
+      input: {tap: m, input_type: mock}
+      handlers:
+        modules:
+          net: {type: net}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := a.Policy("p")
+	info := a.PolicyInfo(p)["input"].(map[string]any)[p.InputName()].(map[string]any)
+	if _, ok := info["mock"]; !ok {
+		t.Fatalf("input info %v", info)
+	}
+}

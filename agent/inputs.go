@@ -41,13 +41,16 @@ type InputEnv struct {
 type InputFactory struct {
 	// Keys are the config/filter keys the input accepts.
 	Keys []string
-	New  func(name string, cfg handler.Config, env InputEnv) (Stream, error)
+	// AnyKey skips key validation (pktvisor's mock input).
+	AnyKey bool
+	New    func(name string, cfg handler.Config, env InputEnv) (Stream, error)
 }
 
 // Inputs returns the table of built-in input types.
 func Inputs() map[string]InputFactory {
 	return map[string]InputFactory{
 		"pcap": {Keys: pcapKeys, New: newPcapStream},
+		"mock": {AnyKey: true, New: newMockStream},
 	}
 }
 

@@ -251,8 +251,10 @@ func (a *Agent) handlerNameUsed(name string) bool {
 func (tx *txn) inputFor(t *Tap, cfg handler.Config, pos config.Pos) (*inputInstance, error) {
 	a := tx.a
 	f := a.opts.Inputs[t.InputType]
-	if err := validateInput(cfg, f.Keys); err != nil {
-		return nil, &config.Error{Msg: err.Error(), Pos: pos}
+	if !f.AnyKey {
+		if err := validateInput(cfg, f.Keys); err != nil {
+			return nil, &config.Error{Msg: err.Error(), Pos: pos}
+		}
 	}
 	name := t.Name + "-" + configHash(cfg)
 	if in, ok := a.inputs[name]; ok {
