@@ -15,47 +15,40 @@ const usage = `Usage:
   pktvisord (-h | --help)
   pktvisord --version
 
-pktvisord summarizes data streams and exposes a REST API control plane for configuration and metrics.
+pktvisord watches network traffic and telemetry streams, keeps rolling summaries of them (counters, rates,
+quantiles, heavy hitters, cardinality) and serves them over a REST API and a Prometheus endpoint.
 
-pktvisord operation is configured via Taps and Collection Policies. Taps abstract the process of "tapping into"
-input streams with templated configuration while Policies use Taps to instantiate and configure Input and Stream
-Handlers to analyze and summarize stream data, which is then made available for collection via REST API.
+What it watches is set up with taps (named inputs: an interface, a dnstap socket, a flow listener) and collection
+policies (which handlers analyse a tap's stream). Load them from a YAML file with --config, or manage them at run
+time through the admin API (--admin-api).
 
-Taps and Collection Policies may be created by passing the appropriate YAML configuration file to --config,
-and/or by enabling the admin REST API with --admin-api and using the appropriate endpoints.
-
-Alternatively, for simple use cases you may specify IFACE, which is either a network interface, an IP address
-(4 or 6), or "auto". If this is specified, "default" Tap and Collection Policies will be created which pass
-packets from the specified interface to the net, dns, dhcp and pcap handlers. If "auto" is specified, the
-most used ethernet interface will be chosen.
+The quick way: give IFACE (an interface name, one of its IP addresses, or "auto" for the busiest Ethernet
+interface). That creates a tap and a policy named "default" running the net, dns, dhcp and pcap handlers on it.
 
 Base Options:
-  -d                                    Daemonize; fork and continue running in the background [default: false]
-                                        (prefer running under systemd)
-  -h --help                             Show this screen
-  -v                                    Verbose log output
-  --no-track                            Accepted for compatibility; this agent sends no usage pings
-  --version                             Show version
+  -d                                    Run in the background (systemd is the better way) [default: false]
+  -h --help                             Print this help
+  -v                                    Log at debug level
+  --no-track                            Accepted for compatibility; this agent never phones home
+  --version                             Print the version
 Web Server Options:
-  -l HOST                               Run web server on the given host or IP [default: localhost]
-  -p PORT                               Run web server on the given port [default: 10853]
-  --tls                                 Enable TLS on the web server
-  --tls-cert FILE                       Use given TLS cert. Required if --tls is enabled.
-  --tls-key FILE                        Use given TLS private key. Required if --tls is enabled.
-  --admin-api                           Enable admin REST API giving complete control plane functionality [default: false]
-                                        When not specified, the exposed API is read-only access to module status and metrics.
-                                        When specified, write access is enabled for all modules.
+  -l HOST                               Address the web server binds to [default: localhost]
+  -p PORT                               Port the web server listens on [default: 10853]
+  --tls                                 Serve HTTPS (needs --tls-cert and --tls-key)
+  --tls-cert FILE                       TLS certificate (PEM)
+  --tls-key FILE                        TLS private key (PEM)
+  --admin-api                           Enable the write routes (create/delete taps and policies, stop the server)
+                                        [default: false]; without it the API is read-only
   --admin-token-file FILE               Require "Authorization: Bearer <token>" (token read from FILE) on admin routes
   --admin-api-insecure                  Allow the admin API on a non-loopback address without TLS and a token
 Geo Enabled Options:
-  --geo-city FILE                       GeoLite2 City database to use for IP to Geo mapping
-  --geo-asn FILE                        GeoLite2 ASN database to use for IP to ASN mapping
-  --geo-cache-size N                    GeoLite2 LRU cache size, 0 to disable [default: 10000]
-  --default-geo-city FILE               Default GeoLite2 City database to be loaded if no other is specified
-  --default-geo-asn FILE                Default GeoLite2 ASN database to be loaded if no other is specified
+  --geo-city FILE                       MaxMind City database for IP geolocation
+  --geo-asn FILE                        MaxMind ASN/ISP database for IP-to-ASN lookups
+  --geo-cache-size N                    Entries in each geo lookup cache, 0 disables it [default: 10000]
+  --default-geo-city FILE               City database used when --geo-city is not given
+  --default-geo-asn FILE                ASN database used when --geo-asn is not given
 Configuration:
-  --config FILE                         Use specified YAML configuration to configure options, Taps, and Collection Policies
-                                        Please see https://pktvisor.dev for more information
+  --config FILE                         YAML file with options, taps and collection policies
 Crashpad:
   --cp-disable                          Accepted; crash reporting is not supported by this agent
   --cp-token TOKEN                      Accepted; crash reporting is not supported by this agent
@@ -63,31 +56,31 @@ Crashpad:
   --cp-custom KEY=VALUE                 Accepted; crash reporting is not supported by this agent
   --cp-path PATH                        Accepted; crash reporting is not supported by this agent
 Modules:
-  --module-list                         List all modules which have been loaded (builtin and dynamic).
-  --module-dir DIR                      Deprecated no-op: modules are built in
+  --module-list                         Print the built-in inputs and handlers, then exit
+  --module-dir DIR                      Ignored: every module is built in
 Logging Options:
-  --log-file FILE                       Log to the given output file name (reopened on SIGHUP)
-  --syslog                              Log to syslog
+  --log-file FILE                       Write the log to FILE (reopened on SIGHUP, for logrotate)
+  --syslog                              Write the log to syslog
 Prometheus Options:
-  --prometheus                          Ignored, Prometheus output always enabled (left for backwards compatibility)
-  --prom-instance ID                    Optionally set the 'instance' label to given ID
+  --prometheus                          Ignored: the Prometheus endpoint is always on
+  --prom-instance ID                    Add the label instance="ID" to every series
 OpenTelemetry Options:
-  --otel                                Enable OpenTelemetry OTLP exporter over HTTP (not supported yet)
-  --otel-host HOST                      Define OpenTelemetry export host [default: localhost]
-  --otel-port PORT                      Define OpenTelemetry export port [default: 4318]
-  --otel-path PATH                      Define OpenTelemetry export path [default: /v1/metrics]
-  --otel-interval S                     Interval in seconds between OpenTelemetry exports [default: 60]
-  --otel-tls                            Use TLS for OpenTelemetry exports
-  --otel-tls-cert FILE                  TLS certificate for OpenTelemetry exports
-  --otel-tls-key FILE                   TLS private key for OpenTelemetry exports
+  --otel                                Push metrics with OTLP over HTTP
+  --otel-host HOST                      OTLP receiver host [default: localhost]
+  --otel-port PORT                      OTLP receiver port [default: 4318]
+  --otel-path PATH                      OTLP receiver path [default: /v1/metrics]
+  --otel-interval S                     Seconds between pushes [default: 60]
+  --otel-tls                            Push over HTTPS
+  --otel-tls-cert FILE                  Client certificate for OTLP over HTTPS
+  --otel-tls-key FILE                   Client key for OTLP over HTTPS
 Handler Module Defaults:
-  --max-deep-sample N                   Never deep sample more than N% of streams (an int between 0 and 100) [default: 100]
-  --periods P                           Hold this many 60 second time periods of history in memory [default: 5]
-pcap Input Module Options: (applicable to default policy when IFACE is specified only)
-  -b BPF                                Filter packets using the given tcpdump compatible filter expression. Example: "port 53"
-  -H HOSTSPEC                           Specify subnets (comma separated) to consider HOST, in CIDR form. In live capture this /may/ be detected automatically
-                                        from capture device but /must/ be specified for pcaps. Example: "10.0.1.0/24,10.0.2.1/32,2001:db8::/64"
-                                        Specifying this for live capture will append to any automatic detection.
+  --max-deep-sample N                   Percent of events analysed in depth (1-100) where a policy sets none [default: 100]
+  --periods P                           Number of 60 s periods kept in memory (1-10) [default: 5]
+pcap Input Module Options: (for the default policy created from IFACE)
+  -b BPF                                tcpdump filter expression, e.g. "port 53"
+  -H HOSTSPEC                           Comma-separated CIDRs that count as this host (direction in/out), e.g.
+                                        "192.0.2.0/24,2001:db8::/64"; an explicit list replaces the interface's own
+                                        addresses
 `
 
 // options are pktvisord's settings after flags and the config file.
