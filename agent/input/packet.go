@@ -168,6 +168,10 @@ func (in *PacketInput) handleFrame(f *capture.Frame, pkt *decode.Packet) error {
 	} else if f.Timestamp.Sub(in.lastStats) >= in.opts.StatsEvery {
 		in.lastStats = f.Timestamp
 		in.sendStats(hs, f.Timestamp)
+		// Event time is the clock: every handler, including those that saw
+		// no event of their own (dhcp on a DNS server), rotates on it and
+		// samples idle seconds, so all sections cover the same periods.
+		in.Tick(f.Timestamp)
 	}
 
 	prog, err := in.filterFor(f.LinkType)

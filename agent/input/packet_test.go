@@ -138,9 +138,13 @@ func TestPacketInputDispatch(t *testing.T) {
 	if len(rec.stats) == 0 || rec.stats[len(rec.stats)-1].Filtered != 2 {
 		t.Errorf("capture stats %+v", rec.stats)
 	}
+	// Event time ticks every handler once per second of capture.
+	if rec.ticks != 4 {
+		t.Errorf("ticks during the run = %d, want 4", rec.ticks)
+	}
 	in.Detach(rec)
 	in.Tick(t0)
-	if rec.ticks != 0 {
+	if rec.ticks != 4 {
 		t.Error("detached handler still ticked")
 	}
 }
