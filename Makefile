@@ -56,7 +56,18 @@ goldens: ## re-derive the expected values in test/testdata/golden with tshark
 run-reader: build ## summarise the shipped sample capture with pktvisor-reader
 	$(BIN)/pktvisor-reader --periods 1 $(SAMPLE)
 
-run: run-reader ## run on a working default (the reader on the sample capture until the live agent lands)
+run: build ## run the agent: as root on the busiest interface (IFACE=auto); otherwise replaying the sample capture
+	@if [ "$$(id -u)" = 0 ]; then \
+		echo "pktvisord on $(IFACE): REST on http://localhost:10853, Prometheus on /metrics; Ctrl-C stops it"; \
+		$(BIN)/pktvisord $(IFACE); \
+	else \
+		echo "not root: replaying $(SAMPLE) (REST on http://localhost:10853); Ctrl-C stops it"; \
+		$(BIN)/pktvisord --config deploy/examples/replay-sample.yaml; \
+	fi
 
 clean: ## remove build output
 	rm -rf $(BIN)
+
+bench-capture: ## capture paths vs tcpdump and an XDP_DROP ceiling over veth in netns (root, trafgen; about 1 minute)
+	$(GO) build -tags libpcap -o $(BIN)/bench-capture ./test/bench-capture
+	$(BIN)/bench-capture $(BENCH_CAPTURE_FLAGS)
