@@ -49,8 +49,10 @@ type InputFactory struct {
 // Inputs returns the table of built-in input types.
 func Inputs() map[string]InputFactory {
 	return map[string]InputFactory{
-		"pcap": {Keys: pcapKeys, New: newPcapStream},
-		"mock": {AnyKey: true, New: newMockStream},
+		"pcap":     {Keys: pcapKeys, New: newPcapStream},
+		"mock":     {AnyKey: true, New: newMockStream},
+		"dnstap":   {Keys: dnstapKeys, New: newDnstapStream},
+		"netprobe": {Keys: netprobeKeys, New: newNetprobeStream},
 	}
 }
 

@@ -96,7 +96,7 @@ func TestPacketInputDispatch(t *testing.T) {
 		{Data: udpFrame(peer, host, 5000, 53), Timestamp: t0},
 		{Data: udpFrame(host, peer, 53, 5000), Timestamp: t0.Add(time.Second)},
 		{Data: udpFrame(peer, host, 5000, 123), Timestamp: t0.Add(2 * time.Second)},
-		{Data: []byte{1, 2, 3}, Timestamp: t0.Add(3 * time.Second)}, // truncated: the filter rejects it, as tcpdump does
+		{Data: []byte{1, 2, 3}, Timestamp: t0.Add(3 * time.Second)},                    // truncated: the filter rejects it, as tcpdump does
 		{Data: badIHL(udpFrame(peer, host, 9, 9)), Timestamp: t0.Add(3 * time.Second)}, // passes the filter, fails decode
 		{Data: udpFrame(peer, peer, 1, 2), Timestamp: t0.Add(4 * time.Second), Dir: decode.DirOut},
 	}
