@@ -96,3 +96,15 @@ func hasAnyPrefix(s string, prefixes []string) bool {
 	}
 	return false
 }
+
+// Pass lets a chained policy forward only the packets this handler's geo and
+// ASN filters accept (handler.Passer).
+func (h *V1) Pass(p *decode.Packet) bool { return h.filter.pass(p, h.enrich) }
+
+// Pass is V1.Pass for version 2.
+func (h *V2) Pass(p *decode.Packet) bool { return h.filter.pass(p, h.enrich) }
+
+var (
+	_ handler.Passer = (*V1)(nil)
+	_ handler.Passer = (*V2)(nil)
+)
