@@ -32,6 +32,7 @@ type config struct {
 	prefix          string
 	dropObj         string
 	jsonOut         string
+	queues          int
 	self            string
 }
 
@@ -47,13 +48,14 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	paths := fs.String("paths", strings.Join(allPaths, ","), "comma-separated paths: "+strings.Join(allPaths, ","))
 	prefix := fs.String("prefix", "vbench", "network namespace name prefix")
 	jsonOut := fs.String("json", "", "also write the rows as JSON to this file")
+	queues := fs.Int("queues", 2, "veth RX/TX queues (one per sender CPU keeps senders from sharing a ring)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if *recv != "" {
 		return runReceiver(*recv, *iface, *dropObj, stdin, stdout)
 	}
-	cfg := config{duration: *dur, drain: *drain, prefix: *prefix, dropObj: *dropObj, jsonOut: *jsonOut}
+	cfg := config{duration: *dur, drain: *drain, prefix: *prefix, dropObj: *dropObj, jsonOut: *jsonOut, queues: *queues}
 	for _, s := range strings.Split(*cpus, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil || n < 1 {
@@ -114,7 +116,7 @@ func orchestrate(ctx context.Context, cfg config, log io.Writer) ([]row, error) 
 	}
 	defer stats.Close()
 
-	pair, err := vethnet.NewPair(vethnet.Config{Prefix: cfg.prefix, PeerAddrs: []netip.Prefix{netip.MustParsePrefix("10.232.0.2/24")}})
+	pair, err := vethnet.NewPair(vethnet.Config{Prefix: cfg.prefix, RxQueues: cfg.queues, PeerAddrs: []netip.Prefix{netip.MustParsePrefix("10.232.0.2/24")}})
 	if err != nil {
 		return nil, err
 	}

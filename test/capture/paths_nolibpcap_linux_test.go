@@ -1,0 +1,5 @@
+//go:build linux && !libpcap
+
+package capturetest
+
+func tagPaths() []path { return nil }
