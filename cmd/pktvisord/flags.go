@@ -73,6 +73,9 @@ OpenTelemetry Options:
   --otel-tls                            Push over HTTPS
   --otel-tls-cert FILE                  Client certificate for OTLP over HTTPS
   --otel-tls-key FILE                   Client key for OTLP over HTTPS
+  --remote-write URL                    Push every policy's metrics with Prometheus remote write to URL
+                                        (Prometheus, Mimir, Thanos Receive, VictoriaMetrics)
+  --remote-write-interval S             Seconds between remote-write snapshots [default: 15]
 Handler Module Defaults:
   --max-deep-sample N                   Percent of events analysed in depth (1-100) where a policy sets none [default: 100]
   --periods P                           Number of 60 s periods kept in memory (1-10) [default: 5]
@@ -108,6 +111,8 @@ type options struct {
 	otelHost, otelPath                      string
 	otelTLSCert, otelTLSKey                 string
 	otelPort, otelInterval                  int
+	remoteWrite                             string
+	remoteWriteInterval                     int
 	ianaRegistry, defaultRegistry           string
 	maxDeepSample                           int
 	periods                                 int
@@ -163,6 +168,8 @@ func newFlagSet(o *options) *flag.FlagSet {
 	fs.BoolVar(&o.otelTLS, "otel-tls", false, "")
 	fs.StringVar(&o.otelTLSCert, "otel-tls-cert", "", "")
 	fs.StringVar(&o.otelTLSKey, "otel-tls-key", "", "")
+	fs.StringVar(&o.remoteWrite, "remote-write", "", "")
+	fs.IntVar(&o.remoteWriteInterval, "remote-write-interval", 15, "")
 	fs.StringVar(&o.ianaRegistry, "iana-service-port-registry", "", "")
 	fs.StringVar(&o.defaultRegistry, "default-service-registry", "", "")
 	fs.IntVar(&o.maxDeepSample, "max-deep-sample", 100, "")
@@ -262,6 +269,8 @@ func (o *options) applyFileOptions(c handler.Config) error {
 		func() error { return integer("otel_interval", "otel-interval", &o.otelInterval) },
 		func() error { return str("otel_tls_cert", "otel-tls-cert", &o.otelTLSCert) },
 		func() error { return str("otel_tls_key", "otel-tls-key", &o.otelTLSKey) },
+		func() error { return str("remote_write", "remote-write", &o.remoteWrite) },
+		func() error { return integer("remote_write_interval", "remote-write-interval", &o.remoteWriteInterval) },
 		func() error { return boolean("module_list", "module-list", &o.moduleList) },
 		func() error { return str("module_dir", "module-dir", &o.moduleDir) },
 		func() error { return boolean("cp_disable", "cp-disable", &o.cpDisable) },

@@ -206,6 +206,12 @@ func serve(ctx context.Context, o *options, doc *config.Document, stdout io.Writ
 		scheme = "https"
 	}
 	log.Info("web server listening", "addr", ln.Addr().String(), "scheme", scheme, "admin_api", o.adminAPI)
+	stopExports, err := startExports(ctx, o, a, log.With("component", "export"))
+	if err != nil {
+		_ = srv.Close()
+		return err
+	}
+	defer stopExports()
 	if ready != nil {
 		fmt.Fprintln(ready, "ok")
 	}
@@ -238,6 +244,7 @@ func serve(ctx context.Context, o *options, doc *config.Document, stdout io.Writ
 	if err := srv.Shutdown(sctx); err != nil {
 		log.Warn("web server shutdown", "err", err)
 	}
+	stopExports()
 	a.Close()
 	log.Info("stopped")
 	return nil
@@ -256,9 +263,6 @@ func warnUnsupported(o *options, log *slog.Logger) {
 	}
 	if o.moduleDir != "" {
 		log.Warn("--module-dir is deprecated and ignored: modules are built in")
-	}
-	if o.otel {
-		log.Warn("OpenTelemetry export is not supported yet; --otel is ignored")
 	}
 	if o.ianaRegistry != "" || o.defaultRegistry != "" {
 		log.Warn("service port registries are not supported yet; ignored")

@@ -1,0 +1,75 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/visorng/visor/agent"
+	"github.com/visorng/visor/agent/export"
+)
+
+// startExports starts the OTLP push (--otel) and Prometheus remote write
+// (--remote-write) the options ask for; stop ends them and waits, and may
+// be called more than once.
+func startExports(ctx context.Context, o *options, a *agent.Agent, log *slog.Logger) (stop func(), err error) {
+	ctx, cancel := context.WithCancel(ctx)
+	var waits []func()
+	stop = sync.OnceFunc(func() {
+		cancel()
+		for _, w := range waits {
+			w()
+		}
+	})
+	defer func() {
+		if err != nil {
+			stop()
+		}
+	}()
+	// The instance label identifies the node in a fleet; without
+	// --prom-instance the host name is used so series never collide.
+	instance := o.promInstance
+	if instance == "" {
+		instance, _ = os.Hostname()
+	}
+	src := &export.AgentSource{Agent: a, Instance: instance}
+	if o.otel {
+		cfg := export.OTLPConfig{
+			Host: o.otelHost, Port: o.otelPort, Path: o.otelPath,
+			Interval: time.Duration(o.otelInterval) * time.Second,
+			TLS:      o.otelTLS,
+			Resource: map[string]string{"host.name": instance},
+			OnError:  func(err error) { log.Warn("otlp push failed", "err", err) },
+		}
+		if o.otelTLS && (o.otelTLSCert != "" || o.otelTLSKey != "") {
+			cert, err := tls.LoadX509KeyPair(o.otelTLSCert, o.otelTLSKey)
+			if err != nil {
+				return stop, fmt.Errorf("--otel-tls-cert/--otel-tls-key: %w", err)
+			}
+			cfg.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		}
+		p, err := export.StartOTLP(ctx, cfg, src)
+		if err != nil {
+			return stop, fmt.Errorf("--otel: %w", err)
+		}
+		waits = append(waits, p.Wait)
+		log.Info("OTLP push enabled", "endpoint", fmt.Sprintf("%s:%d%s", cfg.Host, cfg.Port, cfg.Path), "interval", cfg.Interval)
+	}
+	if o.remoteWrite != "" {
+		rw, err := export.StartRemoteWrite(ctx, export.RemoteWriteConfig{
+			URL:      o.remoteWrite,
+			Interval: time.Duration(o.remoteWriteInterval) * time.Second,
+			OnError:  func(err error) { log.Warn("remote write failed", "err", err) },
+		}, src)
+		if err != nil {
+			return stop, fmt.Errorf("--remote-write: %w", err)
+		}
+		waits = append(waits, rw.Wait)
+		log.Info("Prometheus remote write enabled", "url", o.remoteWrite)
+	}
+	return stop, nil
+}
