@@ -52,7 +52,7 @@ type PacketInput struct {
 	opts PacketOptions
 
 	mu       sync.Mutex
-	handlers atomic.Pointer[[]handler.Handler]
+	handlers atomic.Pointer[attached]
 
 	filters map[decode.LinkType]*filter.Program
 
@@ -79,32 +79,67 @@ func NewPacketInput(src capture.Source, opts PacketOptions) (*PacketInput, error
 	if in.opts.StatsEvery == 0 {
 		in.opts.StatsEvery = time.Second
 	}
-	empty := []handler.Handler{}
-	in.handlers.Store(&empty)
+	in.handlers.Store(newAttached(nil))
 	return in, nil
+}
+
+// attached is the handler set split by capability. It is rebuilt on every
+// Attach and Detach so the per-packet path makes no interface assertions.
+type attached struct {
+	all     []handler.Handler
+	packet  []handler.PacketConsumer
+	tcp     []handler.TCPConsumer
+	tcpErr  []handler.TCPErrorConsumer
+	stats   []handler.CaptureStatsConsumer
+	bounded []handler.Bounded
+	tickers []handler.Ticker
+}
+
+func newAttached(hs []handler.Handler) *attached {
+	a := &attached{all: hs}
+	for _, h := range hs {
+		if c, ok := h.(handler.PacketConsumer); ok {
+			a.packet = append(a.packet, c)
+		}
+		if c, ok := h.(handler.TCPConsumer); ok {
+			a.tcp = append(a.tcp, c)
+		}
+		if c, ok := h.(handler.TCPErrorConsumer); ok {
+			a.tcpErr = append(a.tcpErr, c)
+		}
+		if c, ok := h.(handler.CaptureStatsConsumer); ok {
+			a.stats = append(a.stats, c)
+		}
+		if c, ok := h.(handler.Bounded); ok {
+			a.bounded = append(a.bounded, c)
+		}
+		if c, ok := h.(handler.Ticker); ok {
+			a.tickers = append(a.tickers, c)
+		}
+	}
+	return a
 }
 
 // Attach adds a handler; it receives the events it has interfaces for.
 func (in *PacketInput) Attach(h handler.Handler) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	cur := *in.handlers.Load()
-	next := append(append([]handler.Handler(nil), cur...), h)
-	in.handlers.Store(&next)
+	cur := in.handlers.Load().all
+	in.handlers.Store(newAttached(append(append([]handler.Handler(nil), cur...), h)))
 }
 
 // Detach removes a handler.
 func (in *PacketInput) Detach(h handler.Handler) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	cur := *in.handlers.Load()
+	cur := in.handlers.Load().all
 	next := make([]handler.Handler, 0, len(cur))
 	for _, x := range cur {
 		if x != h {
 			next = append(next, x)
 		}
 	}
-	in.handlers.Store(&next)
+	in.handlers.Store(newAttached(next))
 }
 
 func (in *PacketInput) filterFor(link decode.LinkType) (*filter.Program, error) {
@@ -151,14 +186,12 @@ func (in *PacketInput) Run(ctx context.Context) error {
 
 func (in *PacketInput) handleFrame(f *capture.Frame, pkt *decode.Packet) error {
 	in.Counters.Frames.Add(1)
-	hs := *in.handlers.Load()
+	hs := in.handlers.Load()
 	if in.first.IsZero() {
 		in.first = f.Timestamp
 		if in.opts.Recorded {
-			for _, h := range hs {
-				if b, ok := h.(handler.Bounded); ok {
-					b.StartAt(f.Timestamp)
-				}
+			for _, b := range hs.bounded {
+				b.StartAt(f.Timestamp)
 			}
 		}
 	}
@@ -200,27 +233,25 @@ func (in *PacketInput) handleFrame(f *capture.Frame, pkt *decode.Packet) error {
 		pkt.Dir = in.opts.Hosts.Direction(pkt)
 	}
 	in.Counters.Delivered.Add(1)
-	for _, h := range hs {
-		if c, ok := h.(handler.PacketConsumer); ok {
-			c.HandlePacket(pkt)
-		}
+	for _, c := range hs.packet {
+		c.HandlePacket(pkt)
 	}
-	in.feedTCP(pkt, hs)
+	if len(hs.tcp) > 0 {
+		in.feedTCP(pkt, hs)
+	}
 	return nil
 }
 
-func (in *PacketInput) sendStats(hs []handler.Handler, ts time.Time) {
+func (in *PacketInput) sendStats(hs *attached, ts time.Time) {
 	s := in.src.Stats()
 	s.Filtered += in.Counters.Filtered.Load()
-	for _, h := range hs {
-		if c, ok := h.(handler.CaptureStatsConsumer); ok {
-			c.CaptureStats(s, ts)
-		}
+	for _, c := range hs.stats {
+		c.CaptureStats(s, ts)
 	}
 }
 
 func (in *PacketInput) finish() {
-	hs := *in.handlers.Load()
+	hs := in.handlers.Load()
 	if in.last.IsZero() {
 		return
 	}
@@ -229,18 +260,14 @@ func (in *PacketInput) finish() {
 	if !in.opts.Recorded {
 		return
 	}
-	for _, h := range hs {
-		if b, ok := h.(handler.Bounded); ok {
-			b.EndAt(in.last)
-		}
+	for _, b := range hs.bounded {
+		b.EndAt(in.last)
 	}
 }
 
 // Tick forwards a heartbeat to every handler that rotates on time.
 func (in *PacketInput) Tick(ts time.Time) {
-	for _, h := range *in.handlers.Load() {
-		if t, ok := h.(handler.Ticker); ok {
-			t.Tick(ts)
-		}
+	for _, t := range in.handlers.Load().tickers {
+		t.Tick(ts)
 	}
 }

@@ -16,10 +16,10 @@ type tcpFeed struct {
 	r     *tcpreasm.Reassembler
 	hosts HostSet
 
-	hs   []handler.Handler // handlers of the packet being fed
-	cur  *decode.Packet    // packet being fed (direction hint without host_spec)
-	next uint64            // connection ids
-	data handler.TCPData   // reused per delivery
+	hs   []handler.TCPConsumer // consumers of the packet being fed
+	cur  *decode.Packet        // packet being fed (direction hint without host_spec)
+	next uint64                // connection ids
+	data handler.TCPData       // reused per delivery
 
 	rejected uint64
 }
@@ -40,10 +40,10 @@ func newTCPFeed(cfg tcpreasm.Config, hosts HostSet) (*tcpFeed, error) {
 	return f, nil
 }
 
-// wanted reports whether any handler reads TCP between these ports.
-func wantedTCP(hs []handler.Handler, a, b uint16) bool {
-	for _, h := range hs {
-		if c, ok := h.(handler.TCPConsumer); ok && c.WantTCP(a, b) {
+// wantedTCP reports whether any consumer reads TCP between these ports.
+func wantedTCP(hs []handler.TCPConsumer, a, b uint16) bool {
+	for _, c := range hs {
+		if c.WantTCP(a, b) {
 			return true
 		}
 	}
@@ -51,7 +51,7 @@ func wantedTCP(hs []handler.Handler, a, b uint16) bool {
 }
 
 // add feeds one TCP packet; it reports whether the reassembler rejected it.
-func (f *tcpFeed) add(p *decode.Packet, hs []handler.Handler) (rejected bool) {
+func (f *tcpFeed) add(p *decode.Packet, hs []handler.TCPConsumer) (rejected bool) {
 	f.hs, f.cur = hs, p
 	before := f.r.Stats().SegmentsRejected
 	f.r.Add(p)
@@ -63,7 +63,7 @@ func (f *tcpFeed) add(p *decode.Packet, hs []handler.Handler) (rejected bool) {
 	return false
 }
 
-func (f *tcpFeed) flush(ts time.Time, hs []handler.Handler) {
+func (f *tcpFeed) flush(ts time.Time, hs []handler.TCPConsumer) {
 	f.hs = hs
 	f.r.Flush(ts)
 }
@@ -116,8 +116,8 @@ func (f *tcpFeed) Data(c *tcpreasm.Conn, side tcpreasm.Side, data []byte, ts tim
 		Src: src.Addr(), Dst: dst.Addr(), SrcPort: src.Port(), DstPort: dst.Port(),
 		Dir: f.direction(src, dst), Timestamp: ts, Data: data,
 	}
-	for _, h := range f.hs {
-		if tc, ok := h.(handler.TCPConsumer); ok && tc.WantTCP(d.SrcPort, d.DstPort) {
+	for _, tc := range f.hs {
+		if tc.WantTCP(d.SrcPort, d.DstPort) {
 			tc.TCPData(d)
 		}
 	}
@@ -130,8 +130,8 @@ func (f *tcpFeed) Closed(c *tcpreasm.Conn, _ tcpreasm.CloseReason, ts time.Time)
 	if st == nil {
 		return
 	}
-	for _, h := range f.hs {
-		if tc, ok := h.(handler.TCPConsumer); ok && tc.WantTCP(c.Client.Port(), c.Server.Port()) {
+	for _, tc := range f.hs {
+		if tc.WantTCP(c.Client.Port(), c.Server.Port()) {
 			tc.TCPClose(st.id, ts)
 		}
 	}
@@ -148,8 +148,8 @@ func (in *PacketInput) TCPStats() tcpreasm.Stats {
 
 // feedTCP hands a TCP packet to the reassembler when a handler wants its
 // connection, and tells TCPErrorConsumers about packets it rejected.
-func (in *PacketInput) feedTCP(p *decode.Packet, hs []handler.Handler) {
-	if p.L4 != decode.L4TCP || !wantedTCP(hs, p.SrcPort, p.DstPort) {
+func (in *PacketInput) feedTCP(p *decode.Packet, hs *attached) {
+	if p.L4 != decode.L4TCP || !wantedTCP(hs.tcp, p.SrcPort, p.DstPort) {
 		return
 	}
 	if in.tcp == nil {
@@ -160,19 +160,17 @@ func (in *PacketInput) feedTCP(p *decode.Packet, hs []handler.Handler) {
 		}
 		in.tcp = f
 	}
-	if in.tcp.add(p, hs) {
-		for _, h := range hs {
-			if c, ok := h.(handler.TCPErrorConsumer); ok {
-				c.TCPReassemblyError(p.Timestamp)
-			}
+	if in.tcp.add(p, hs.tcp) {
+		for _, c := range hs.tcpErr {
+			c.TCPReassemblyError(p.Timestamp)
 		}
 	}
 }
 
 // flushTCP closes every connection at the end of the input, delivering
 // what is still buffered.
-func (in *PacketInput) flushTCP(ts time.Time, hs []handler.Handler) {
+func (in *PacketInput) flushTCP(ts time.Time, hs *attached) {
 	if in.tcp != nil {
-		in.tcp.flush(ts, hs)
+		in.tcp.flush(ts, hs.tcp)
 	}
 }
