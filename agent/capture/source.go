@@ -67,4 +67,18 @@ type KernelCounters struct {
 	Sampled                 uint64 // passed to user space
 	NotSampled              uint64 // passed the filter, not chosen by sampling
 	RingFailures            uint64 // redirect or ring reserve failures
+	// Matched are the packets the tap filter accepted (every packet when
+	// there is none), by direction (indexed by decode.Direction): what the
+	// net handler counts when it takes its counters from the kernel.
+	Matched [3]KernelClass
+}
+
+// KernelClass is one direction's exact counts of the packets that passed
+// the tap filter. OtherL3 frames are neither IPv4 nor IPv6 and count in no
+// L4 field.
+type KernelClass struct {
+	Packets, Bytes          uint64
+	IPv4, IPv6, OtherL3     uint64
+	UDP, TCP, ICMP, OtherL4 uint64
+	TCPSyn                  uint64
 }

@@ -11,10 +11,11 @@ import (
 // FromTotals maps bpf.Totals to capture.KernelCounters. Everything counts
 // every packet seen before filter or sampling, except Sampled, NotSampled
 // and RingFailures, which are fates of the packets that passed the filter
-// (Filtered counts those that did not).
+// (Filtered counts those that did not), and Matched, which counts only the
+// packets that passed the filter, by direction.
 func FromTotals(t bpf.Totals) *capture.KernelCounters {
 	all := t.AllSeen()
-	return &capture.KernelCounters{
+	k := &capture.KernelCounters{
 		Packets:      all.Packets,
 		Bytes:        all.Bytes,
 		IPv4:         all.L3Ipv4,
@@ -35,4 +36,14 @@ func FromTotals(t bpf.Totals) *capture.KernelCounters {
 		NotSampled:   all.NotSampled,
 		RingFailures: all.DeliverFailed + all.InternalError,
 	}
+	// bpf.Direction and decode.Direction share their order: unknown, in, out.
+	for d, c := range t.Matched {
+		k.Matched[d] = capture.KernelClass{
+			Packets: c.Packets, Bytes: c.Bytes,
+			IPv4: c.L3Ipv4, IPv6: c.L3Ipv6, OtherL3: c.L3Other,
+			UDP: c.L4Udp, TCP: c.L4Tcp, ICMP: c.L4Icmp, OtherL4: c.L4Other,
+			TCPSyn: c.TcpSyn,
+		}
+	}
+	return k
 }
