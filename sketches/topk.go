@@ -63,7 +63,17 @@ func (t *TopK[K]) AddWithCount(k K, w uint64) {
 	if w == 0 {
 		return
 	}
-	h := t.hash(k)
+	t.AddHashed(t.hash(k), k, w)
+}
+
+// AddHashed is AddWithCount for a caller that already holds h, the
+// sketch's hash of k (e.g. to feed an HLL with the same hash). A wrong h
+// silently splits k's counts, so pass only the sketch's own hash function's
+// result.
+func (t *TopK[K]) AddHashed(h uint64, k K, w uint64) {
+	if w == 0 {
+		return
+	}
 	if i := t.find(k, h); i >= 0 {
 		t.s.bump(i, w)
 		return
@@ -194,7 +204,15 @@ func (t *StringTopK) AddBytes(b []byte, w uint64) {
 	if w == 0 {
 		return
 	}
-	h := HashBytes(b)
+	t.AddBytesHashed(HashBytes(b), b, w)
+}
+
+// AddBytesHashed is AddBytes for a caller that already holds h ==
+// HashBytes(b), so one key feeding several sketches is hashed once.
+func (t *StringTopK) AddBytesHashed(h uint64, b []byte, w uint64) {
+	if w == 0 {
+		return
+	}
 	if i := t.find(b, h); i >= 0 {
 		t.s.bump(i, w)
 		return

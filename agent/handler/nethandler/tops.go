@@ -28,11 +28,13 @@ func newIPTops() ipTops {
 	return ipTops{v4: v4, v6: v6, geo: geo, asn: asn, coords: map[string][2]string{}}
 }
 
-func (t *ipTops) addIP(a netip.Addr) {
+// addIP counts a; h is sketches.HashAddr(a), which the caller has already
+// computed for the cardinality sketch.
+func (t *ipTops) addIP(a netip.Addr, h uint64) {
 	if a.Is4() {
-		t.v4.Add(a)
+		t.v4.AddHashed(h, a, 1)
 	} else if a.IsValid() {
-		t.v6.Add(a)
+		t.v6.AddHashed(h, a, 1)
 	}
 }
 

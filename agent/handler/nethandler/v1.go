@@ -195,12 +195,14 @@ func (h *V1) HandlePacket(p *decode.Packet) {
 	b.payloadSize.Add(float64(size))
 	switch p.Dir {
 	case decode.DirIn:
-		b.srcIPsIn.AddHash(sketches.HashAddr(p.Src))
-		b.tops.addIP(p.Src)
+		ah := sketches.HashAddr(p.Src)
+		b.srcIPsIn.AddHash(ah)
+		b.tops.addIP(p.Src, ah)
 		b.tops.addGeo(h.enrich, p.Src)
 	case decode.DirOut:
-		b.dstIPsOut.AddHash(sketches.HashAddr(p.Dst))
-		b.tops.addIP(p.Dst)
+		ah := sketches.HashAddr(p.Dst)
+		b.dstIPsOut.AddHash(ah)
+		b.tops.addIP(p.Dst, ah)
 		b.tops.addGeo(h.enrich, p.Dst)
 	}
 }

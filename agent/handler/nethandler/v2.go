@@ -191,8 +191,9 @@ func (h *V2) HandlePacket(p *decode.Packet) {
 		if !a.IsValid() {
 			return
 		}
-		d.ips.AddHash(sketches.HashAddr(a))
-		d.tops.addIP(a)
+		ah := sketches.HashAddr(a)
+		d.ips.AddHash(ah)
+		d.tops.addIP(a, ah)
 		d.tops.addGeo(h.enrich, a)
 	}
 	switch p.Dir {
