@@ -133,9 +133,12 @@ type V1 struct {
 	enrich  handler.Enricher
 	sampler window.Sampler
 	mgr     *window.Manager[*bucketV1]
-	xact    *xactTable
-	tcp     *tcpStreams
-	now     func() time.Time
+
+	// Groups the per-packet path consults, looked up once.
+	xactOn, ecsOn bool
+	xact          *xactTable
+	tcp           *tcpStreams
+	now           func() time.Time
 
 	// p90 latencies of the last closed bucket: the "slow" thresholds.
 	in90, out90 float64
@@ -177,6 +180,7 @@ func NewV1(name string, cfg handler.Config, env handler.Env) (handler.Handler, e
 		xact:    newXactTable(s.maxOpenXact, s.xactTTL),
 		now:     time.Now,
 	}
+	h.xactOn, h.ecsOn = g.On("dns_transaction"), g.On("top_ecs")
 	h.tcp = newTCPStreams(h.tcpMessage)
 	h.mgr.OnShift(h.onShift)
 	return h, nil
@@ -415,7 +419,7 @@ func (h *V1) process(ev *event, malformed bool) {
 	if deep {
 		h.deep(b, ev, v.suffixLen)
 	}
-	if !ev.dnstap && h.groups.On("dns_transaction") {
+	if !ev.dnstap && h.xactOn {
 		h.transaction(b, ev, deep)
 	}
 }
@@ -429,24 +433,26 @@ func (h *V1) deep(b *bucketV1, ev *event, suffixLen int) {
 		b.rcodes.Add(uint16(m.Rcode))
 	}
 	if m.HasQuestion {
+		// The full name feeds up to four sketches: hash it once.
 		name := m.QNameBytes()
-		b.qnames.AddBytes(name)
+		nh := sketches.HashBytes(name)
+		b.qnames.AddHash(nh)
 		b.qtypes.Add(m.QType)
 		if m.QR {
 			switch m.Rcode {
 			case 2:
-				b.srvfQ.AddBytes(name, 1)
+				b.srvfQ.AddBytesHashed(nh, name, 1)
 			case 3:
-				b.nx.AddBytes(name, 1)
+				b.nx.AddBytesHashed(nh, name, 1)
 			case 5:
-				b.refusedQ.AddBytes(name, 1)
+				b.refusedQ.AddBytesHashed(nh, name, 1)
 			case 0:
-				b.noerrorQ.AddBytes(name, 1)
+				b.noerrorQ.AddBytesHashed(nh, name, 1)
 				if m.Answers == 0 {
-					b.nodataQ.AddBytes(name, 1)
+					b.nodataQ.AddBytesHashed(nh, name, 1)
 				}
 			}
-			b.respBytes.AddBytes(name, uint64(ev.size))
+			b.respBytes.AddBytesHashed(nh, name, uint64(ev.size))
 		}
 		q2, q3 := dns.AggregateDomain(name, suffixLen)
 		b.qname2.AddBytes(q2, 1)
@@ -454,7 +460,7 @@ func (h *V1) deep(b *bucketV1, ev *event, suffixLen int) {
 			b.qname3.AddBytes(q3, 1)
 		}
 	}
-	if a := ecsAddr(m); a.IsValid() && h.groups.On("top_ecs") {
+	if a := ecsAddr(m); a.IsValid() && h.ecsOn {
 		b.queryECS++
 		b.ecs.add(h.enrich, a)
 	}
