@@ -96,6 +96,7 @@ type V1 struct {
 	enrich  handler.Enricher
 	sampler window.Sampler
 	mgr     *window.Manager[*bucketV1]
+	kernel  bool // counters come from KernelCounts (kernel.go)
 }
 
 var (
@@ -154,9 +155,37 @@ func (h *V1) HandlePacket(p *decode.Packet) {
 		return
 	}
 	deep := h.sampler.Next()
-	b.base.NewEvent(ts, deep)
 	size := uint64(p.OrigLen)
+	if h.kernel {
+		// The kernel counted this packet (KernelCounts); only the deep
+		// metrics below are computed here.
+		if deep {
+			b.base.DeepSamples++
+		}
+	} else {
+		b.base.NewEvent(ts, deep)
+		h.count(b, p, ts, size, deep)
+	}
+	if !deep {
+		return
+	}
+	b.payloadSize.Add(float64(size))
+	switch p.Dir {
+	case decode.DirIn:
+		ah := sketches.HashAddr(p.Src)
+		b.srcIPsIn.AddHash(ah)
+		b.tops.addIP(p.Src, ah)
+		b.tops.addGeo(h.enrich, p.Src)
+	case decode.DirOut:
+		ah := sketches.HashAddr(p.Dst)
+		b.dstIPsOut.AddHash(ah)
+		b.tops.addIP(p.Dst, ah)
+		b.tops.addGeo(h.enrich, p.Dst)
+	}
+}
 
+// count updates the counters and rates for one packet.
+func (h *V1) count(b *bucketV1, p *decode.Packet, ts time.Time, size uint64, deep bool) {
 	b.total++
 	switch p.L4 {
 	case decode.L4UDP:
@@ -188,22 +217,6 @@ func (h *V1) HandlePacket(p *decode.Packet) {
 		b.bytesOut.Add(ts, size)
 	default:
 		b.unknownDir++
-	}
-	if !deep {
-		return
-	}
-	b.payloadSize.Add(float64(size))
-	switch p.Dir {
-	case decode.DirIn:
-		ah := sketches.HashAddr(p.Src)
-		b.srcIPsIn.AddHash(ah)
-		b.tops.addIP(p.Src, ah)
-		b.tops.addGeo(h.enrich, p.Src)
-	case decode.DirOut:
-		ah := sketches.HashAddr(p.Dst)
-		b.dstIPsOut.AddHash(ah)
-		b.tops.addIP(p.Dst, ah)
-		b.tops.addGeo(h.enrich, p.Dst)
 	}
 }
 

@@ -58,6 +58,32 @@ func (d *dirMetrics) reset() {
 	d.bps.Reset()
 }
 
+// count updates the direction's counters and rates for one packet.
+func (d *dirMetrics) count(p *decode.Packet, ts time.Time, size uint64, deep bool) {
+	d.seen = true
+	d.total++
+	switch p.L4 {
+	case decode.L4UDP:
+		d.udp++
+	case decode.L4TCP:
+		d.tcp++
+		if deep && p.TCPFlags&decode.TCPSyn != 0 {
+			d.syn++
+		}
+	default:
+		d.otherL4++
+	}
+	switch p.L3 {
+	case decode.L3IPv4:
+		d.ipv4++
+	case decode.L3IPv6:
+		d.ipv6++
+	}
+	d.pps.Add(ts, 1)
+	// pktvisor's "bps" accumulates bytes, not bits; kept for compatibility.
+	d.bps.Add(ts, size)
+}
+
 type bucketV2 struct {
 	base     window.Base
 	filtered uint64
@@ -104,6 +130,7 @@ type V2 struct {
 	enrich  handler.Enricher
 	sampler window.Sampler
 	mgr     *window.Manager[*bucketV2]
+	kernel  bool // counters come from KernelCounts (kernel.go)
 }
 
 var (
@@ -158,31 +185,18 @@ func (h *V2) HandlePacket(p *decode.Packet) {
 		return
 	}
 	deep := h.sampler.Next()
-	b.base.NewEvent(ts, deep)
 	d := &b.dirs[p.Dir]
-	d.seen = true
-	d.total++
-	switch p.L4 {
-	case decode.L4UDP:
-		d.udp++
-	case decode.L4TCP:
-		d.tcp++
-		if deep && p.TCPFlags&decode.TCPSyn != 0 {
-			d.syn++
-		}
-	default:
-		d.otherL4++
-	}
-	switch p.L3 {
-	case decode.L3IPv4:
-		d.ipv4++
-	case decode.L3IPv6:
-		d.ipv6++
-	}
 	size := uint64(p.OrigLen)
-	d.pps.Add(ts, 1)
-	// pktvisor's "bps" accumulates bytes, not bits; kept for compatibility.
-	d.bps.Add(ts, size)
+	if h.kernel {
+		// The kernel counted this packet (KernelCounts); only the deep
+		// metrics below are computed here.
+		if deep {
+			b.base.DeepSamples++
+		}
+	} else {
+		b.base.NewEvent(ts, deep)
+		d.count(p, ts, size, deep)
+	}
 	if !deep {
 		return
 	}
