@@ -51,8 +51,12 @@ var (
 
 // pktvisord builds the agent once per test binary into a world-readable
 // directory (the capability test runs it as an unprivileged user).
+// VISOR_PKTVISORD names a prebuilt binary instead.
 func pktvisord(t testing.TB) string {
 	t.Helper()
+	if p := os.Getenv("VISOR_PKTVISORD"); p != "" {
+		return p
+	}
 	buildOnce.Do(func() {
 		buildDir, buildErr = os.MkdirTemp("", "visor-deploy-")
 		if buildErr != nil {
@@ -124,14 +128,31 @@ var listenRE = regexp.MustCompile(`msg="web server listening" addr=(\S+)`)
 // returns the API base URL once it listens; it is killed at cleanup.
 func runAgent(t *testing.T, cmd *exec.Cmd) string {
 	t.Helper()
+	base, err := startAgent(t, cmd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return base
+}
+
+// startAgent is runAgent returning start-up failures (with the agent's
+// log) as errors.
+func startAgent(t *testing.T, cmd *exec.Cmd) (string, error) {
+	t.Helper()
 	pr, pw := io.Pipe()
 	cmd.Stdout, cmd.Stderr = pw, pw
 	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+		return "", fmt.Errorf("start agent: %w", err)
 	}
 	var logMu sync.Mutex
 	var log strings.Builder
 	addr := make(chan string, 1)
+	exited := make(chan struct{})
+	go func() {
+		_ = cmd.Wait()
+		_ = pw.Close()
+		close(exited)
+	}()
 	go func() {
 		sc := bufio.NewScanner(pr)
 		for sc.Scan() {
@@ -148,8 +169,7 @@ func runAgent(t *testing.T, cmd *exec.Cmd) string {
 	}()
 	t.Cleanup(func() {
 		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		_ = pw.Close()
+		<-exited
 		if t.Failed() {
 			logMu.Lock()
 			t.Logf("agent log:\n%s", log.String())
@@ -158,13 +178,17 @@ func runAgent(t *testing.T, cmd *exec.Cmd) string {
 	})
 	select {
 	case a := <-addr:
-		return "http://" + a
+		return "http://" + a, nil
+	case <-exited:
+		time.Sleep(50 * time.Millisecond) // let the log reader finish
+		logMu.Lock()
+		defer logMu.Unlock()
+		return "", fmt.Errorf("agent exited before listening: %s", strings.TrimSpace(log.String()))
 	case <-time.After(15 * time.Second):
 		logMu.Lock()
 		defer logMu.Unlock()
-		t.Fatalf("agent did not start:\n%s", log.String())
+		return "", fmt.Errorf("agent did not start:\n%s", log.String())
 	}
-	return ""
 }
 
 func writeFile(t testing.TB, dir, name, content string) string {
