@@ -65,7 +65,19 @@ func readName(dst *[MaxNamePresentationLen]byte, msg []byte, off int, sec Sectio
 				n++
 			}
 			for _, b := range msg[off+1 : off+1+c] {
-				n = appendEscaped(dst, n, b)
+				// Letters, digits and '-' are nearly every byte of real
+				// names: copy them inline, lower-casing, and leave the
+				// rest to appendEscaped.
+				switch {
+				case b-'a' < 26 || b-'0' < 10 || b == '-':
+					dst[n] = b
+					n++
+				case b-'A' < 26:
+					dst[n] = b + ('a' - 'A')
+					n++
+				default:
+					n = appendEscaped(dst, n, b)
+				}
 			}
 			off += 1 + c
 		case 0xC0:
