@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"log/slog"
 	"slices"
 	"sort"
 	"strings"
@@ -34,6 +35,9 @@ type Stream interface {
 // InputEnv carries agent services into input factories.
 type InputEnv struct {
 	Now func() time.Time
+	// Log receives the input's own events (capture path chosen, paths
+	// rejected and why, interface down); nil discards them.
+	Log *slog.Logger
 }
 
 // InputFactory builds an input of one type from its merged, validated

@@ -260,7 +260,7 @@ func (tx *txn) inputFor(t *Tap, cfg handler.Config, pos config.Pos) (*inputInsta
 	if in, ok := a.inputs[name]; ok {
 		return in, nil
 	}
-	stream, err := f.New(name, cfg, InputEnv{Now: a.opts.Now})
+	stream, err := f.New(name, cfg, InputEnv{Now: a.opts.Now, Log: a.log.With("component", "input", "input", name)})
 	if err != nil {
 		return nil, &config.Error{Msg: err.Error(), Pos: pos}
 	}
