@@ -134,7 +134,7 @@ func TestRemoteWriteRetriesAndDrops(t *testing.T) {
 			return
 		}
 		if calls.Add(1) <= 2 {
-			http.Error(w, "busy", 503)
+			http.Error(w, "busy", http.StatusServiceUnavailable)
 			return
 		}
 	}))

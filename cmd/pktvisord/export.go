@@ -56,7 +56,11 @@ func startExports(ctx context.Context, o *options, a *agent.Agent, log *slog.Log
 		if err != nil {
 			return stop, fmt.Errorf("--otel: %w", err)
 		}
-		waits = append(waits, p.Wait)
+		waits = append(waits, func() {
+			p.Wait()
+			st := p.Stats()
+			log.Info("OTLP push stopped", "pushes", st.Pushes, "failures", st.Failures)
+		})
 		log.Info("OTLP push enabled", "endpoint", fmt.Sprintf("%s:%d%s", cfg.Host, cfg.Port, cfg.Path), "interval", cfg.Interval)
 	}
 	if o.remoteWrite != "" {
@@ -68,7 +72,11 @@ func startExports(ctx context.Context, o *options, a *agent.Agent, log *slog.Log
 		if err != nil {
 			return stop, fmt.Errorf("--remote-write: %w", err)
 		}
-		waits = append(waits, rw.Wait)
+		waits = append(waits, func() {
+			rw.Wait()
+			st := rw.Stats()
+			log.Info("remote write stopped", "sent", st.Sent, "dropped", st.Dropped, "failed_requests", st.Failed, "retries", st.Retries)
+		})
 		log.Info("Prometheus remote write enabled", "url", o.remoteWrite)
 	}
 	return stop, nil

@@ -130,3 +130,17 @@ func TestNewBaseURL(t *testing.T) {
 		}
 	}
 }
+
+func FuzzPeriodRange(f *testing.F) {
+	f.Add("invalid metrics period, specify [2, 5]")
+	f.Add("invalid metrics period, specify [0, 99999999999999999999999]")
+	f.Fuzz(func(t *testing.T, s string) {
+		lo, hi, ok := PeriodRange(s)
+		if !ok && (lo != 0 || hi != 0) {
+			t.Fatalf("%q: values without ok", s)
+		}
+		if ok && (lo < 0 || hi < 0) {
+			t.Fatalf("%q: negative range", s)
+		}
+	})
+}

@@ -24,6 +24,7 @@ type UI struct {
 	header  *tview.TextView
 	capture *tview.TextView
 	tables  *tview.Flex
+	root    *tview.Flex
 	nTables int
 	current string
 	boxes   []*tview.TextView
@@ -49,7 +50,9 @@ func New(app *tview.Application) *UI {
 	u.capture.SetBorder(true).SetTitle(" Capture ")
 	u.tables = tview.NewFlex().SetDirection(tview.FlexRow)
 	help := tview.NewTextView().SetText("q quit · p switch policy")
-	root := tview.NewFlex().SetDirection(tview.FlexRow).
+	root := tview.NewFlex().SetDirection(tview.FlexRow)
+	u.root = root
+	root.
 		AddItem(u.status, 1, 0, false).
 		AddItem(u.header, 9, 0, false).
 		AddItem(u.capture, 7, 0, false).
@@ -143,6 +146,9 @@ func (u *UI) Render(title, policy string, v model.View) {
 		fmt.Fprintf(&cap, "%-10s %10.0f %s\n", s.Label, last, model.Sparkline(s.Values, 60))
 	}
 	u.capture.SetText(cap.String())
+	// Grow the capture panel with the inputs and sparklines it holds, so a
+	// drop counter is never cut off.
+	u.root.ResizeItem(u.capture, max(3, len(v.Capture)+len(v.Sparks))+2, 0)
 	u.layoutTables(len(v.Tables))
 	for i, t := range v.Tables {
 		box := u.boxes[i]
