@@ -59,7 +59,9 @@ type PacketInput struct {
 	Counters Counters
 
 	first, last time.Time
-	lastStats   time.Time
+	// nextStats is when (event time) capture stats are next due; comparing
+	// against it is cheaper per packet than time.Time.Sub.
+	nextStats time.Time
 
 	tcp *tcpFeed // created at the first TCP packet a handler wants
 }
@@ -189,23 +191,21 @@ func (in *PacketInput) handleFrame(f *capture.Frame, pkt *decode.Packet) error {
 	hs := in.handlers.Load()
 	if in.first.IsZero() {
 		in.first = f.Timestamp
+		in.nextStats = f.Timestamp.Add(in.opts.StatsEvery)
 		if in.opts.Recorded {
 			for _, b := range hs.bounded {
 				b.StartAt(f.Timestamp)
 			}
 		}
-	}
-	in.last = f.Timestamp
-	if in.lastStats.IsZero() {
-		in.lastStats = f.Timestamp
-	} else if f.Timestamp.Sub(in.lastStats) >= in.opts.StatsEvery {
-		in.lastStats = f.Timestamp
+	} else if !f.Timestamp.Before(in.nextStats) {
+		in.nextStats = f.Timestamp.Add(in.opts.StatsEvery)
 		in.sendStats(hs, f.Timestamp)
 		// Event time is the clock: every handler, including those that saw
 		// no event of their own (dhcp on a DNS server), rotates on it and
 		// samples idle seconds, so all sections cover the same periods.
 		in.Tick(f.Timestamp)
 	}
+	in.last = f.Timestamp
 
 	prog, err := in.filterFor(f.LinkType)
 	if err != nil {
