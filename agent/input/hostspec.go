@@ -1,6 +1,7 @@
 package input
 
 import (
+	"encoding/binary"
 	"fmt"
 	"net/netip"
 	"strings"
@@ -13,6 +14,19 @@ import (
 // inside ⇒ out, else unknown.
 type HostSet struct {
 	v4, v6 []netip.Prefix
+	// v4nets are the v4 prefixes as masked integers: Direction runs for
+	// every packet, and a mask-and-compare is far cheaper than
+	// netip.Prefix.Contains.
+	v4nets []v4net
+}
+
+type v4net struct{ net, mask uint32 }
+
+func (hs *HostSet) addV4(p netip.Prefix) {
+	hs.v4 = append(hs.v4, p)
+	mask := ^uint32(0) << (32 - p.Bits()) // a shift by 32 gives 0: /0
+	b := p.Addr().As4()
+	hs.v4nets = append(hs.v4nets, v4net{net: binary.BigEndian.Uint32(b[:]) & mask, mask: mask})
 }
 
 // ParseHostSpec parses a comma-separated CIDR list. Every entry needs an
@@ -40,7 +54,7 @@ func ParseHostSpec(spec string) (HostSet, error) {
 			return hs, fmt.Errorf("invalid CIDR: %s", f)
 		}
 		if a.Is4() {
-			hs.v4 = append(hs.v4, p)
+			hs.addV4(p)
 		} else {
 			hs.v6 = append(hs.v6, p)
 		}
@@ -53,7 +67,7 @@ func HostSetOf(prefixes []netip.Prefix) HostSet {
 	var hs HostSet
 	for _, p := range prefixes {
 		if p.Addr().Is4() {
-			hs.v4 = append(hs.v4, p)
+			hs.addV4(p)
 		} else {
 			hs.v6 = append(hs.v6, p)
 		}
@@ -72,14 +86,23 @@ func (hs HostSet) Prefixes() []netip.Prefix {
 // Contains reports whether a is inside the set. The unspecified address
 // never matches.
 func (hs HostSet) Contains(a netip.Addr) bool {
+	if a.Is4() {
+		b := a.As4()
+		x := binary.BigEndian.Uint32(b[:])
+		if x == 0 {
+			return false
+		}
+		for _, n := range hs.v4nets {
+			if x&n.mask == n.net {
+				return true
+			}
+		}
+		return false
+	}
 	if !a.IsValid() || a.IsUnspecified() {
 		return false
 	}
-	list := hs.v6
-	if a.Is4() {
-		list = hs.v4
-	}
-	for _, p := range list {
+	for _, p := range hs.v6 {
 		if p.Contains(a) {
 			return true
 		}

@@ -63,3 +63,44 @@ func BenchmarkDirection(b *testing.B) {
 		hs.Direction(&p)
 	}
 }
+
+// Contains must agree with netip.Prefix.Contains over the configured
+// prefixes (plus the unspecified-address rule) for every family and
+// prefix length, including /0, /32 and IPv4-mapped IPv6.
+func TestContainsMatchesPrefixContains(t *testing.T) {
+	specs := []string{
+		"0.0.0.0/0", "192.0.2.10/32", "192.0.2.10/24,10.0.0.0/8", "128.0.0.0/1,1.2.3.4/31",
+		"::/0", "2001:db8::/32,192.0.2.0/25", "::ffff:192.0.2.0/120",
+	}
+	addrs := []string{
+		"0.0.0.0", "192.0.2.10", "192.0.2.11", "192.0.3.1", "10.255.255.255", "11.0.0.0",
+		"127.255.255.255", "128.0.0.0", "1.2.3.4", "1.2.3.5", "1.2.3.6", "255.255.255.255",
+		"::", "2001:db8::1", "2001:db9::1", "::ffff:192.0.2.7", "fe80::1%eth0",
+	}
+	for _, spec := range specs {
+		hs, err := ParseHostSpec(spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range addrs {
+			a := netip.MustParseAddr(s)
+			want := false
+			if a.IsValid() && !a.IsUnspecified() {
+				for _, p := range hs.Prefixes() {
+					if p.Addr().Is4() == a.Is4() && p.Contains(a) {
+						want = true
+					}
+				}
+			}
+			if got := hs.Contains(a); got != want {
+				t.Errorf("%s contains %s = %v, want %v", spec, s, got, want)
+			}
+			if got := HostSetOf(hs.Prefixes()).Contains(a); got != want {
+				t.Errorf("HostSetOf(%s) contains %s = %v, want %v", spec, s, got, want)
+			}
+		}
+		if (HostSet{}).Contains(netip.MustParseAddr("192.0.2.10")) {
+			t.Error("the empty set contains an address")
+		}
+	}
+}
