@@ -14,11 +14,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/klauspost/compress/snappy"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"google.golang.org/protobuf/encoding/protowire"
 
 	"github.com/visorng/visor/agent/metrics"
@@ -309,5 +311,38 @@ func TestRemoteWriteToPrometheus(t *testing.T) {
 	st := rw.Stats()
 	if st.Sent == 0 || st.Dropped != 0 {
 		t.Errorf("stats %+v, last error %v", st, lastErr.Load())
+	}
+}
+
+func TestSelfMetrics(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, "bad", http.StatusBadRequest)
+	}))
+	defer srv.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	rw, err := StartRemoteWrite(ctx, RemoteWriteConfig{URL: srv.URL, Interval: time.Hour, QueueSize: 2}, fixedSource(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rw.Enqueue(make([]Series, 1))
+	waitFor(t, func() bool { return rw.Stats().Dropped == 1 })
+	cancel()
+	rw.Wait()
+	rw.Enqueue(make([]Series, 3)) // 2 queued, 1 dropped
+	want := `
+# HELP pktvisor_remote_write_dropped_series_total Series dropped: queue full or batch given up after retries.
+# TYPE pktvisor_remote_write_dropped_series_total counter
+pktvisor_remote_write_dropped_series_total 2
+# HELP pktvisor_remote_write_queued_series Series waiting in the remote-write queue.
+# TYPE pktvisor_remote_write_queued_series gauge
+pktvisor_remote_write_queued_series 2
+`
+	if err := testutil.CollectAndCompare(rw, strings.NewReader(want),
+		"pktvisor_remote_write_dropped_series_total", "pktvisor_remote_write_queued_series"); err != nil {
+		t.Fatal(err)
+	}
+	if probs, err := testutil.CollectAndLint(rw); err != nil || len(probs) != 0 {
+		t.Fatalf("lint: %v %v", probs, err)
 	}
 }

@@ -9,14 +9,17 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/visorng/visor/agent"
 	"github.com/visorng/visor/agent/export"
 )
 
 // startExports starts the OTLP push (--otel) and Prometheus remote write
-// (--remote-write) the options ask for; stop ends them and waits, and may
-// be called more than once.
-func startExports(ctx context.Context, o *options, a *agent.Agent, log *slog.Logger) (stop func(), err error) {
+// (--remote-write) the options ask for, registering their own counters on
+// reg (served with /metrics); stop ends them and waits, and may be called
+// more than once.
+func startExports(ctx context.Context, o *options, a *agent.Agent, reg prometheus.Registerer, log *slog.Logger) (stop func(), err error) {
 	ctx, cancel := context.WithCancel(ctx)
 	var waits []func()
 	stop = sync.OnceFunc(func() {
@@ -56,6 +59,9 @@ func startExports(ctx context.Context, o *options, a *agent.Agent, log *slog.Log
 		if err != nil {
 			return stop, fmt.Errorf("--otel: %w", err)
 		}
+		if err := reg.Register(p); err != nil {
+			return stop, fmt.Errorf("register otlp metrics: %w", err)
+		}
 		waits = append(waits, func() {
 			p.Wait()
 			st := p.Stats()
@@ -71,6 +77,9 @@ func startExports(ctx context.Context, o *options, a *agent.Agent, log *slog.Log
 		}, src)
 		if err != nil {
 			return stop, fmt.Errorf("--remote-write: %w", err)
+		}
+		if err := reg.Register(rw); err != nil {
+			return stop, fmt.Errorf("register remote write metrics: %w", err)
 		}
 		waits = append(waits, func() {
 			rw.Wait()

@@ -44,6 +44,13 @@ func TestExportFlags(t *testing.T) {
 	if v := bad.Load(); v != nil {
 		t.Errorf("unexpected request %v", v)
 	}
+	// The exporters' own counters are on /metrics next to the agent's.
+	_, body := get(t, http.DefaultClient, "http://"+p.addr+"/metrics")
+	for _, want := range []string{"pktvisor_otlp_pushes_total", "pktvisor_remote_write_sent_series_total", "pktvisor_remote_write_dropped_series_total 0"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
 	for _, want := range []string{"OTLP push enabled", "Prometheus remote write enabled"} {
 		if !strings.Contains(p.out.String(), want) {
 			t.Errorf("log lacks %q", want)

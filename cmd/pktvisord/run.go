@@ -206,7 +206,7 @@ func serve(ctx context.Context, o *options, doc *config.Document, stdout io.Writ
 		scheme = "https"
 	}
 	log.Info("web server listening", "addr", ln.Addr().String(), "scheme", scheme, "admin_api", o.adminAPI)
-	stopExports, err := startExports(ctx, o, a, log.With("component", "export"))
+	stopExports, err := startExports(ctx, o, a, api.Registry(), log.With("component", "export"))
 	if err != nil {
 		_ = srv.Close()
 		return err
