@@ -107,6 +107,9 @@ func TestDashboardsAreWellFormed(t *testing.T) {
 func TestDashboardMetricsExist(t *testing.T) {
 	base := sampleAgent(t)
 	names := seriesNames(httpGet(t, base+"/api/v1/policies/__all/metrics/prometheus"))
+	for n := range seriesNames(httpGet(t, base+"/metrics")) {
+		names[n] = true // the agent's own export counters
+	}
 	for n := range seriesNames(flowExposition(t)) {
 		names[n] = true
 	}
@@ -144,7 +147,10 @@ scrape_configs:
     metrics_path: /api/v1/policies/__all/metrics/prometheus
     static_configs:
       - targets: [%q]
-`, target))
+  - job_name: pktvisord-default
+    static_configs:
+      - targets: [%q]
+`, target, target))
 	promAddr := freeAddr(t)
 	cmd := exec.Command(bin, "--config.file="+cfg, "--storage.tsdb.path="+filepath.Join(dir, "data"), "--web.listen-address="+promAddr)
 	if err := cmd.Start(); err != nil {
@@ -153,8 +159,9 @@ scrape_configs:
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 	prom := "http://" + promAddr
 	deadline := time.Now().Add(30 * time.Second)
+	// Two scrapes at least, so increase() and rate() have two samples.
 	for {
-		if r, err := promQuery(prom, "packets_total"); err == nil && len(r) > 0 {
+		if r, err := promQuery(prom, "count_over_time(pktvisor_remote_write_sent_series_total[1m]) > 1"); err == nil && len(r) > 0 {
 			break
 		}
 		if time.Now().After(deadline) {

@@ -11,6 +11,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -218,11 +219,19 @@ func httpGet(t testing.TB, url string) string {
 }
 
 // sampleAgent runs the built pktvisord over the sample capture on a
-// loopback port.
+// loopback port, pushing OTLP and remote write to a loopback sink so the
+// exporters' own metrics are in its exposition too.
 func sampleAgent(t *testing.T) string {
 	t.Helper()
+	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+	}))
+	t.Cleanup(sink.Close)
+	sinkHost, sinkPort, _ := net.SplitHostPort(strings.TrimPrefix(sink.URL, "http://"))
 	cfg := writeFile(t, t.TempDir(), "pktvisord.yaml", sampleConfig(t))
-	base := runAgent(t, exec.Command(pktvisord(t), "--config", cfg, "-l", "127.0.0.1", "-p", "0"))
+	base := runAgent(t, exec.Command(pktvisord(t), "--config", cfg, "-l", "127.0.0.1", "-p", "0",
+		"--otel", "--otel-host", sinkHost, "--otel-port", sinkPort, "--otel-interval", "1",
+		"--remote-write", sink.URL+"/api/v1/write", "--remote-write-interval", "1"))
 	// The file is read in well under a second; wait for the input to end.
 	deadline := time.Now().Add(15 * time.Second)
 	for !strings.Contains(httpGet(t, base+"/api/v1/metrics/app"), `"running":false`) {
