@@ -208,38 +208,43 @@ func (s *summary[S]) deleteSlot(i int32) {
 	s.table[hole] = 0
 }
 
-func (s *summary[S]) less(a, b int) bool { return s.heap[a].count < s.heap[b].count }
-
-func (s *summary[S]) swap(a, b int) { s.heap[a], s.heap[b] = s.heap[b], s.heap[a] }
-
+// siftUp and siftDown move a hole instead of swapping: the moving slot is
+// written once, where it stops. The comparisons, and so the resulting heap,
+// are those of the swapping form (which the eviction order depends on).
 func (s *summary[S]) siftUp(j int) {
+	h := s.heap
+	x := h[j]
 	for j > 0 {
 		p := (j - 1) / 2
-		if !s.less(j, p) {
-			return
+		if !(x.count < h[p].count) {
+			break
 		}
-		s.swap(j, p)
+		h[j] = h[p]
 		j = p
 	}
+	h[j] = x
 }
 
 func (s *summary[S]) siftDown(j int) {
-	n := len(s.heap)
+	h := s.heap
+	n := len(h)
+	x := h[j]
 	for {
 		l := 2*j + 1
 		if l >= n {
-			return
+			break
 		}
 		c := l
-		if r := l + 1; r < n && s.less(r, l) {
+		if r := l + 1; r < n && h[r].count < h[l].count {
 			c = r
 		}
-		if !s.less(c, j) {
-			return
+		if !(h[c].count < x.count) {
+			break
 		}
-		s.swap(j, c)
+		h[j] = h[c]
 		j = c
 	}
+	h[j] = x
 }
 
 // reset empties the summary and keeps every buffer.
