@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -143,4 +144,33 @@ func FuzzPeriodRange(f *testing.F) {
 			t.Fatalf("%q: negative range", s)
 		}
 	})
+}
+
+// TLS: --tls-noverify accepts a self-signed agent; without it the
+// certificate error is what the operator gets.
+func TestTLS(t *testing.T) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = w.Write([]byte(`{"app": {"version": "4.0.0"}}`))
+	}))
+	defer srv.Close()
+	u, _ := url.Parse(srv.URL)
+	port, _ := strconv.Atoi(u.Port())
+	ctx := context.Background()
+	if _, err := New(Options{Host: u.Hostname(), Port: port, TLS: true, TLSNoVerify: true}).App(ctx); err != nil {
+		t.Fatalf("noverify: %v", err)
+	}
+	_, err := New(Options{Host: u.Hostname(), Port: port, TLS: true}).App(ctx)
+	var ce *tls.CertificateVerificationError
+	if !errors.As(err, &ce) {
+		t.Fatalf("verify: %v", err)
+	}
+	plain := httptest.NewServer(http.NotFoundHandler())
+	defer plain.Close()
+	u, _ = url.Parse(plain.URL)
+	port, _ = strconv.Atoi(u.Port())
+	if _, err := New(Options{Host: u.Hostname(), Port: port, TLS: true}).App(ctx); err == nil {
+		t.Fatal("TLS to a plain server succeeded")
+	} else {
+		t.Log(err)
+	}
 }

@@ -1,6 +1,7 @@
 package model
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -215,4 +216,19 @@ func FuzzParseWindow(f *testing.F) {
 func FuzzParseApp(f *testing.F) {
 	f.Add([]byte(`{"app": {"version": "1"}, "inputs": {"a": {"capture": {"path": 1, "x_drops": "y"}, "input": 3}}}`))
 	f.Fuzz(func(t *testing.T, b []byte) { _, _ = ParseApp(b) })
+}
+
+func TestProblemTLS(t *testing.T) {
+	got := Problem(fmt.Errorf("GET: %w", &tls.CertificateVerificationError{Err: errors.New("x509: unknown authority")}), "https://a:1", "p")
+	if !strings.Contains(got, "--tls-noverify") {
+		t.Errorf("%q", got)
+	}
+	got = Problem(fmt.Errorf("GET: %w", tls.RecordHeaderError{Msg: "first record does not look like a TLS handshake"}), "https://a:1", "p")
+	if !strings.Contains(got, "drop --tls") {
+		t.Errorf("%q", got)
+	}
+	got = Problem(errors.New("Get \"https://a:1\": http: server gave HTTP response to HTTPS client"), "https://a:1", "p")
+	if !strings.Contains(got, "drop --tls") {
+		t.Errorf("%q", got)
+	}
 }

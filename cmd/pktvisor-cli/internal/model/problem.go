@@ -2,10 +2,12 @@ package model
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
 	"syscall"
 )
 
@@ -26,6 +28,8 @@ func Problem(err error, agent, policy string) string {
 	var se StatusError
 	var ne net.Error
 	var dnsErr *net.DNSError
+	var certErr *tls.CertificateVerificationError
+	var recordErr tls.RecordHeaderError
 	switch {
 	case errors.As(err, &se):
 		switch se.StatusCode() {
@@ -38,6 +42,12 @@ func Problem(err error, agent, policy string) string {
 			return fmt.Sprintf("Agent %s returned HTTP %d: %s", agent, se.StatusCode(), se.Text())
 		}
 		return fmt.Sprintf("Agent %s returned HTTP %d.", agent, se.StatusCode())
+	case errors.As(err, &certErr):
+		return fmt.Sprintf("Agent %s presented a certificate this host does not trust (self-signed? use --tls-noverify).", agent)
+	case errors.As(err, &recordErr):
+		return fmt.Sprintf("Agent %s does not speak TLS: drop --tls.", agent)
+	case strings.Contains(err.Error(), "server gave HTTP response to HTTPS client"):
+		return fmt.Sprintf("Agent %s answers plain HTTP: drop --tls.", agent)
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return fmt.Sprintf("Agent unreachable: nothing listens at %s (is pktvisord running? check -H and -p).", agent)
 	case errors.As(err, &dnsErr):
