@@ -321,4 +321,3 @@ func TestKernelFilter(t *testing.T) {
 		})
 	}
 }
-
