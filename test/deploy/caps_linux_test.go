@@ -168,11 +168,19 @@ func TestCaptureWithUnitCapabilities(t *testing.T) {
 		}
 	}
 	pktvisord(t)
-	for i, source := range []string{"af_packet", "xdp", "tc"} {
+	for i, source := range []string{"af_packet", "xdp", "tc", "libpcap"} {
 		t.Run(source, func(t *testing.T) {
+			// XDP takes the frames it samples away from the host stack, so
+			// the agent uses it only on a dedicated capture port: one
+			// without addresses. Frames still arrive through the peer's
+			// static neighbour entry.
+			var capAddrs []netip.Prefix
+			if source != "xdp" {
+				capAddrs = []netip.Prefix{netip.MustParsePrefix("192.0.2.1/24")}
+			}
 			pair, err := vethnet.NewPair(vethnet.Config{
 				Prefix:       fmt.Sprintf("vdcap%d-%d", os.Getpid()%10000, i),
-				CaptureAddrs: []netip.Prefix{netip.MustParsePrefix("192.0.2.1/24")},
+				CaptureAddrs: capAddrs,
 				PeerAddrs:    []netip.Prefix{netip.MustParsePrefix("192.0.2.2/24")},
 			})
 			if err != nil {
