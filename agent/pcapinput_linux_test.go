@@ -321,3 +321,31 @@ func TestKernelFilter(t *testing.T) {
 		})
 	}
 }
+
+// TestInterfaceGoneStopsInput: deleting the capture interface ends the
+// input with an error naming it, reported in the input's info.
+func TestInterfaceGoneStopsInput(t *testing.T) {
+	capturetest.RequireRoot(t)
+	v := capturetest.NewVeth(t, capturetest.VethConfig{})
+	a := newLiveAgent(t, nil)
+	startIn(t, v, a, liveConfig(v.Capture.Name, "tc", 100))
+	if err := v.Capture.Delete(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		for _, in := range a.InputInfos() {
+			c := in.(map[string]any)["capture"].(map[string]any)
+			if e, ok := c["error"].(string); ok {
+				if !strings.Contains(e, v.Capture.Name) || !strings.Contains(e, "removed") {
+					t.Fatalf("error %q does not name the interface and the cause", e)
+				}
+				if in.(map[string]any)["input"].(map[string]any)["running"] == false {
+					return
+				}
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatal("input did not stop after its interface was deleted")
+}
