@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -345,31 +346,70 @@ func ParseApp(body []byte) (App, error) {
 		if path == "" {
 			path = "-"
 		}
+		if mode, _ := c["attach_mode"].(string); mode != "" {
+			path += "/" + mode
+		}
 		line := fmt.Sprintf("%s [%s] recv %s | os_drops %s | if_drops %s | filtered %s | decode_errors %s",
 			n, path, count(num(c, "received")), count(num(c, "os_drops")), count(num(c, "if_drops")),
 			count(num(c, "filtered")), count(num(c, "decode_errors")))
-		// Any further *drop* counter the agent adds is shown too, so a new
-		// drop reason is never invisible.
-		var extra []string
-		for k := range c {
-			if strings.Contains(k, "drop") && k != "os_drops" && k != "if_drops" {
-				extra = append(extra, fmt.Sprintf("%s %s", k, count(num(c, k))))
+		// Any further *drop* or *failure* counter the agent adds is shown
+		// too, so a new loss reason is never invisible.
+		line += extraCounters(c, "os_drops", "if_drops")
+		if k, _ := c["kernel"].(obj); k != nil {
+			line += fmt.Sprintf(" | kernel pkts %s sampled %s not_sampled %s filtered %s",
+				count(num(k, "packets")), count(num(k, "sampled")), count(num(k, "not_sampled")), count(num(k, "filtered")))
+			line += extraCounters(k)
+		}
+		if has(c, "kernel_sample_rate") {
+			line += fmt.Sprintf(" | sample_rate %s", count(num(c, "kernel_sample_rate")))
+		}
+		if rej, _ := c["rejected"].([]any); len(rej) > 0 {
+			var paths []string
+			for _, r := range rej {
+				if m, _ := r.(obj); m != nil {
+					if p, _ := m["path"].(string); p != "" {
+						paths = append(paths, p)
+					}
+				}
+			}
+			if len(paths) > 0 {
+				line += " | rejected " + strings.Join(paths, ",")
 			}
 		}
-		sort.Strings(extra)
-		for _, e := range extra {
-			line += " | " + e
-		}
+		errText, _ := c["error"].(string)
 		if st, _ := in["input"].(obj); st != nil {
 			if e, _ := st["error"].(string); e != "" {
-				line += " | ERROR: " + e
-			} else if r, ok := st["running"].(bool); ok && !r {
+				errText = e
+			} else if r, ok := st["running"].(bool); ok && !r && errText == "" {
 				line += " | stopped"
 			}
+		}
+		if errText != "" {
+			line += " | ERROR: " + errText
 		}
 		a.Capture = append(a.Capture, line)
 	}
 	return a, nil
+}
+
+// extraCounters renders the numeric counters of c whose names speak of
+// loss (drop, fail), other than the ones already shown, in name order.
+func extraCounters(c obj, shown ...string) string {
+	var keys []string
+	for k, v := range c {
+		if _, isNum := v.(float64); !isNum {
+			continue
+		}
+		if (strings.Contains(k, "drop") || strings.Contains(k, "fail")) && !slices.Contains(shown, k) {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		fmt.Fprintf(&b, " | %s %s", k, count(num(c, k)))
+	}
+	return b.String()
 }
 
 // MajorMismatch reports whether client and server major versions differ

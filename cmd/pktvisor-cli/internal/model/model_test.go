@@ -117,6 +117,18 @@ func TestParseApp(t *testing.T) {
 	if a.Capture[1] != want {
 		t.Errorf("input b:\n got %q\nwant %q", a.Capture[1], want)
 	}
+	k, err := ParseApp([]byte(`{"app": {"version": "4"}, "inputs": {"eth0": {"capture": {"path": "xdp", "attach_mode": "native",
+	  "received": 10, "kernel_sample_rate": 10, "rejected": [{"path": "af_xdp", "reason": "r"}],
+	  "kernel": {"packets": 100, "bytes": 6400, "filtered": 1, "sampled": 10, "not_sampled": 89, "ring_failures": 2}},
+	  "input": {"running": true}}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = "eth0 [xdp/native] recv 10 | os_drops 0 | if_drops 0 | filtered 0 | decode_errors 0" +
+		" | kernel pkts 100 sampled 10 not_sampled 89 filtered 1 | ring_failures 2 | sample_rate 10 | rejected af_xdp"
+	if k.Capture[0] != want {
+		t.Errorf("kernel path:\n got %q\nwant %q", k.Capture[0], want)
+	}
 	// pktvisor's own answer has no inputs.
 	if a, err := ParseApp([]byte(`{"app": {"version": "3.4.0", "up_time_min": 1}}`)); err != nil || len(a.Capture) != 0 {
 		t.Fatalf("pktvisor app: %+v %v", a, err)
