@@ -27,6 +27,7 @@ type Rate struct {
 	live    uint64
 	started bool
 	closed  bool
+	open    bool // started && !closed, the one test of the fast path
 }
 
 // NewRate returns a Rate whose samples are kept with DefaultRelativeAccuracy.
@@ -39,11 +40,27 @@ func NewRate() *Rate {
 }
 
 // Add counts n events at ts.
-func (r *Rate) Add(ts time.Time, n uint64) {
+func (r *Rate) Add(ts time.Time, n uint64) { r.AddUnix(ts.Unix(), n) }
+
+// AddUnix is Add for an event time already in Unix seconds (ts.Unix()), for
+// callers that feed several rates from one timestamp. The common case,
+// another event in the second being counted, is small enough to inline.
+func (r *Rate) AddUnix(sec int64, n uint64) {
+	if sec <= r.cur && r.open {
+		r.count += n
+		return
+	}
+	r.addSlow(sec, n)
+}
+
+// addSlow is kept out of line so AddUnix stays within the inlining budget.
+//
+//go:noinline
+func (r *Rate) addSlow(sec int64, n uint64) {
 	if r.closed {
 		return
 	}
-	r.advance(ts.Unix())
+	r.advance(sec)
 	r.count += n
 }
 
@@ -58,7 +75,7 @@ func (r *Rate) Tick(ts time.Time) {
 
 func (r *Rate) advance(sec int64) {
 	if !r.started {
-		r.cur, r.started = sec, true
+		r.cur, r.started, r.open = sec, true, true
 		return
 	}
 	if sec <= r.cur {
@@ -83,7 +100,7 @@ func (r *Rate) Close() {
 		r.q.Add(float64(r.count))
 	}
 	r.count = 0
-	r.closed = true
+	r.closed, r.open = true, false
 }
 
 // Closed reports whether Close was called.

@@ -18,12 +18,16 @@ type Base struct {
 func NewBase() Base { return Base{EventRate: sketches.NewRate()} }
 
 // NewEvent records one event at ts.
-func (b *Base) NewEvent(ts time.Time, deep bool) {
+func (b *Base) NewEvent(ts time.Time, deep bool) { b.NewEventUnix(ts.Unix(), deep) }
+
+// NewEventUnix is NewEvent for an event time in Unix seconds (ts.Unix()):
+// per-packet paths convert the timestamp once and feed every rate with it.
+func (b *Base) NewEventUnix(sec int64, deep bool) {
 	b.Events++
 	if deep {
 		b.DeepSamples++
 	}
-	b.EventRate.Add(ts, 1)
+	b.EventRate.AddUnix(sec, 1)
 }
 
 // Merge adds o into b.
@@ -52,12 +56,21 @@ type RateClock struct {
 func NewRateClock(rates ...*sketches.Rate) RateClock { return RateClock{sec: -1, rates: rates} }
 
 // Advance moves every rate to ts if ts is in a new second.
-func (c *RateClock) Advance(ts time.Time) {
-	if s := ts.Unix(); s != c.sec {
-		c.sec = s
-		for _, r := range c.rates {
-			r.Tick(ts)
-		}
+func (c *RateClock) Advance(ts time.Time) { c.AdvanceUnix(ts.Unix(), ts) }
+
+// AdvanceUnix is Advance with sec == ts.Unix() already computed; the check
+// inlines into per-event paths, the ticking stays out of line.
+func (c *RateClock) AdvanceUnix(sec int64, ts time.Time) {
+	if sec != c.sec {
+		c.tick(sec, ts)
+	}
+}
+
+//go:noinline
+func (c *RateClock) tick(s int64, ts time.Time) {
+	c.sec = s
+	for _, r := range c.rates {
+		r.Tick(ts)
 	}
 }
 

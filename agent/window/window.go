@@ -146,11 +146,13 @@ func (m *Manager[B]) SetStart(ts time.Time) {
 
 // Live rotates if ts has reached the next shift and returns the live bucket.
 // Must be called with the lock held.
-func (m *Manager[B]) Live(ts time.Time) B {
-	if !m.started {
-		m.started = true
-	}
-	if m.periods > 1 && ts.Unix() >= m.nextShift {
+func (m *Manager[B]) Live(ts time.Time) B { return m.LiveUnix(ts, ts.Unix()) }
+
+// LiveUnix is Live with sec == ts.Unix() already computed by a per-packet
+// path that needs it for its rates too.
+func (m *Manager[B]) LiveUnix(ts time.Time, sec int64) B {
+	m.started = true
+	if m.periods > 1 && sec >= m.nextShift {
 		m.shift(ts)
 	}
 	m.gen++

@@ -361,20 +361,21 @@ func (h *V1) pass(ev *event) verdict {
 
 func (h *V1) process(ev *event, malformed bool) {
 	ts := ev.ts
-	b := h.mgr.Live(ts)
-	b.clock.Advance(ts)
+	sec := ts.Unix() // one conversion for the window and every rate
+	b := h.mgr.LiveUnix(ts, sec)
+	b.clock.AdvanceUnix(sec, ts)
 	if malformed {
 		b.malformed++
 	}
 	v := h.pass(ev)
 	if !v.pass {
-		b.base.NewEvent(ts, h.sampler.Last())
+		b.base.NewEventUnix(sec, h.sampler.Last())
 		b.filtered++
 		return
 	}
 	deep := h.sampler.Next()
-	b.base.NewEvent(ts, deep)
-	b.rateTotal.Add(ts, 1)
+	b.base.NewEventUnix(sec, deep)
+	b.rateTotal.AddUnix(sec, 1)
 	b.total++
 	switch ev.l3 {
 	case decode.L3IPv4:

@@ -144,13 +144,14 @@ func (h *V1) Tick(ts time.Time)    { h.mgr.Lock(); h.mgr.Tick(ts); h.mgr.Unlock(
 // HandlePacket accounts one packet.
 func (h *V1) HandlePacket(p *decode.Packet) {
 	ts := p.Timestamp
+	sec := ts.Unix() // one conversion for the window and every rate
 	h.mgr.Lock()
 	defer h.mgr.Unlock()
-	b := h.mgr.Live(ts)
-	b.clock.Advance(ts)
+	b := h.mgr.LiveUnix(ts, sec)
+	b.clock.AdvanceUnix(sec, ts)
 	if !h.filter.pass(p, h.enrich) {
 		// pktvisor reuses the previous sampling decision for filtered events.
-		b.base.NewEvent(ts, h.sampler.Last())
+		b.base.NewEventUnix(sec, h.sampler.Last())
 		b.filtered++
 		return
 	}
@@ -163,8 +164,8 @@ func (h *V1) HandlePacket(p *decode.Packet) {
 			b.base.DeepSamples++
 		}
 	} else {
-		b.base.NewEvent(ts, deep)
-		h.count(b, p, ts, size, deep)
+		b.base.NewEventUnix(sec, deep)
+		h.count(b, p, sec, size, deep)
 	}
 	if !deep {
 		return
@@ -185,7 +186,7 @@ func (h *V1) HandlePacket(p *decode.Packet) {
 }
 
 // count updates the counters and rates for one packet.
-func (h *V1) count(b *bucketV1, p *decode.Packet, ts time.Time, size uint64, deep bool) {
+func (h *V1) count(b *bucketV1, p *decode.Packet, sec int64, size uint64, deep bool) {
 	b.total++
 	switch p.L4 {
 	case decode.L4UDP:
@@ -204,17 +205,17 @@ func (h *V1) count(b *bucketV1, p *decode.Packet, ts time.Time, size uint64, dee
 	case decode.L3IPv6:
 		b.ipv6++
 	}
-	b.ppsTotal.Add(ts, 1)
-	b.bytesTotal.Add(ts, size)
+	b.ppsTotal.AddUnix(sec, 1)
+	b.bytesTotal.AddUnix(sec, size)
 	switch p.Dir {
 	case decode.DirIn:
 		b.in++
-		b.ppsIn.Add(ts, 1)
-		b.bytesIn.Add(ts, size)
+		b.ppsIn.AddUnix(sec, 1)
+		b.bytesIn.AddUnix(sec, size)
 	case decode.DirOut:
 		b.out++
-		b.ppsOut.Add(ts, 1)
-		b.bytesOut.Add(ts, size)
+		b.ppsOut.AddUnix(sec, 1)
+		b.bytesOut.AddUnix(sec, size)
 	default:
 		b.unknownDir++
 	}
