@@ -64,10 +64,10 @@ visor:
 
 func TestInputConfigErrors(t *testing.T) {
 	cases := map[string]string{
-		"input_type: dnstap\n      config:\n        socket_typo: x":                  "socket_typo is an invalid/unsupported config or filter",
-		"input_type: dnstap\n      config:\n        tcp: nocolon":                     "invalid tcp address specification, use HOST:PORT",
-		"input_type: dnstap":                                                        "config must specify one of: socket, dnstap_file",
-		"input_type: netprobe\n      config:\n        test_type: ping":               "no targets specified",
+		"input_type: dnstap\n      config:\n        socket_typo: x": "socket_typo is an invalid/unsupported config or filter",
+		"input_type: dnstap\n      config:\n        tcp: nocolon":   "invalid tcp address specification, use HOST:PORT",
+		"input_type: dnstap": "config must specify one of: socket, dnstap_file",
+		"input_type: netprobe\n      config:\n        test_type: ping":                 "no targets specified",
 		"input_type: netprobe\n      config:\n        targets: {a: {target: 1.1.1.1}}": "'test_type' config not specified",
 	}
 	for tapBody, want := range cases {

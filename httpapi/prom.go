@@ -37,6 +37,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		policies = []*agent.Policy{p}
 	}
 	emit := func(m prometheus.Metric) { ch <- m }
+	helps := map[string]string{}
 	for _, p := range policies {
 		for _, s := range p.Sections() {
 			labels := make([]metrics.Label, 0, 4)
@@ -48,7 +49,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 				labels = append(labels, metrics.Label{Key: "handler", Value: s.Name})
 			}
 			labels = append(labels, metrics.Label{Key: "tap", Value: p.Tap()})
-			w := metrics.NewProm(emit, labels...)
+			w := metrics.NewProm(emit, labels...).ShareHelp(helps)
 			if err := s.WriteProm(w); err != nil {
 				ch <- prometheus.NewInvalidMetric(prometheus.NewDesc("pktvisor_error", "scrape error", nil, nil),
 					fmt.Errorf("policy %s handler %s: %w", p.Name(), s.Name, err))

@@ -64,33 +64,55 @@ func (c Common) WindowOptions() window.Options {
 // Rows turns a top-K sketch into at most TopN rows, cut at the
 // topn_percentile_threshold percentile of the kept estimates as pktvisor
 // does. format renders a key; it runs only for the rows kept.
+//
+// Keys that render to the same name (ports summarised into one service
+// range, addresses into one subnet) are combined into one row, since a
+// list, and a Prometheus family, cannot hold two rows with one label.
+// Callers pass every tracked item when format can collide.
 func Rows[K comparable](c Common, items []sketches.Item[K], format func(K) string) []metrics.Entry {
-	if len(items) > c.TopN {
-		items = items[:c.TopN]
+	rows := make([]metrics.Entry, 0, min(len(items), c.TopN))
+	index := make(map[string]int, cap(rows))
+	for _, it := range items {
+		name := format(it.Key)
+		if i, ok := index[name]; ok {
+			rows[i].Estimate += it.Estimate
+			continue
+		}
+		if len(rows) >= c.TopN && len(index) >= c.TopN {
+			// Past topn_count distinct names, later rows can only merge
+			// into kept ones; a new name is not needed.
+			continue
+		}
+		index[name] = len(rows)
+		rows = append(rows, metrics.Entry{Name: name, Estimate: it.Estimate})
 	}
-	items = cutPercentile(c.TopNPercentile, items)
-	rows := make([]metrics.Entry, len(items))
-	for i, it := range items {
-		rows[i] = metrics.Entry{Name: format(it.Key), Estimate: it.Estimate}
-	}
-	return rows
+	slices.SortStableFunc(rows, func(a, b metrics.Entry) int {
+		switch {
+		case a.Estimate > b.Estimate:
+			return -1
+		case a.Estimate < b.Estimate:
+			return 1
+		}
+		return 0
+	})
+	return cutPercentileRows(c.TopNPercentile, rows)
 }
 
-func cutPercentile[K comparable](pct int, items []sketches.Item[K]) []sketches.Item[K] {
-	if pct <= 0 || len(items) == 0 {
-		return items
+func cutPercentileRows(pct int, rows []metrics.Entry) []metrics.Entry {
+	if pct <= 0 || len(rows) == 0 {
+		return rows
 	}
-	est := make([]uint64, len(items))
-	for i, it := range items {
-		est[i] = it.Estimate
+	est := make([]uint64, len(rows))
+	for i, r := range rows {
+		est[i] = r.Estimate
 	}
 	slices.Sort(est)
 	idx := int(math.Ceil(float64(pct)/100*float64(len(est)))) - 1
 	threshold := est[max(idx, 0)]
-	for i, it := range items {
-		if it.Estimate < threshold {
-			return items[:i]
+	for i, r := range rows {
+		if r.Estimate < threshold {
+			return rows[:i]
 		}
 	}
-	return items
+	return rows
 }

@@ -92,3 +92,19 @@ func TestRowsPercentileCut(t *testing.T) {
 		t.Fatalf("percentile cut: %v", rows)
 	}
 }
+
+func TestRowsMergeCollidingNames(t *testing.T) {
+	// Ports 40001 and 40002 both render as one service range: one row.
+	items := []sketches.Item[int]{{Key: 1, Estimate: 5}, {Key: 40001, Estimate: 4}, {Key: 40002, Estimate: 3}, {Key: 2, Estimate: 1}}
+	name := func(k int) string {
+		if k > 40000 {
+			return "registered-40k"
+		}
+		return "p" + string(rune('0'+k))
+	}
+	rows := Rows(Common{TopN: 2}, items, name)
+	want := []metrics.Entry{{Name: "registered-40k", Estimate: 7}, {Name: "p1", Estimate: 5}}
+	if len(rows) != 2 || rows[0] != want[0] || rows[1] != want[1] {
+		t.Fatalf("rows %v, want %v", rows, want)
+	}
+}

@@ -108,3 +108,18 @@ func TestFormatBound(t *testing.T) {
 		}
 	}
 }
+
+func TestShareHelpAcrossWriters(t *testing.T) {
+	c := collectorFunc(func(ch chan<- prometheus.Metric) {
+		helps := map[string]string{}
+		emit := func(m prometheus.Metric) { ch <- m }
+		// dns v1 and v2 in one policy describe one family with two texts.
+		NewProm(emit, Label{"handler", "v1"}).ShareHelp(helps).Cardinality(N("dns", "text one", "cardinality", "qname"), 1)
+		NewProm(emit, Label{"handler", "v2"}).ShareHelp(helps).Cardinality(N("dns", "text two", "cardinality", "qname"), 2)
+	})
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(c)
+	if _, err := reg.Gather(); err != nil {
+		t.Fatalf("gather with shared help: %v", err)
+	}
+}

@@ -24,6 +24,7 @@ type Prom struct {
 	labels []Label
 	descs  map[string]*prometheus.Desc
 	errs   *[]error
+	helps  map[string]string
 }
 
 var _ Writer = (*Prom)(nil)
@@ -34,6 +35,14 @@ var _ Writer = (*Prom)(nil)
 func NewProm(emit func(prometheus.Metric), labels ...Label) *Prom {
 	var errs []error
 	return &Prom{emit: emit, labels: labels, descs: map[string]*prometheus.Desc{}, errs: &errs}
+}
+
+// ShareHelp makes every writer given the same map use the first HELP text
+// seen for a family. A scrape that spans handlers (dns v1 and v2 in one
+// policy, or several policies) then never fails on two texts for one name.
+func (p *Prom) ShareHelp(helps map[string]string) *Prom {
+	p.helps = helps
+	return p
 }
 
 // Errs returns problems met while writing.
@@ -50,7 +59,15 @@ func (p *Prom) desc(n Name, extra ...string) (*prometheus.Desc, []string) {
 	key := n.Prom + "\x00" + strings.Join(names, "\x00")
 	d, ok := p.descs[key]
 	if !ok {
-		d = prometheus.NewDesc(n.Prom, n.Help, names, nil)
+		help := n.Help
+		if p.helps != nil {
+			if h, seen := p.helps[n.Prom]; seen {
+				help = h
+			} else {
+				p.helps[n.Prom] = help
+			}
+		}
+		d = prometheus.NewDesc(n.Prom, help, names, nil)
 		p.descs[key] = d
 	}
 	return d, values
@@ -142,5 +159,5 @@ func (p *Prom) Group(_, labelKey, labelValue string) Writer {
 	if !replaced {
 		labels = append(labels, Label{labelKey, labelValue})
 	}
-	return &Prom{emit: p.emit, labels: labels, descs: p.descs, errs: p.errs}
+	return &Prom{emit: p.emit, labels: labels, descs: p.descs, errs: p.errs, helps: p.helps}
 }

@@ -541,7 +541,7 @@ var (
 	nFiltered    = n("Total DNS wire packets seen that did not match the configured filter(s) (if any)", "wire_packets", "filtered")
 	nQueryECS    = n("Total queries that have EDNS Client Subnet (ECS) field set", "wire_packets", "query_ecs")
 	nMalformed   = n("Total DNS messages that failed to parse (counted by their header when one was present)", "wire_packets", "malformed")
-	nCardQname   = n("Cardinality of unique QNAMES, both ingress and egress", "cardinality", "qname")
+	nCardQname   = n("Estimated number of distinct query names", "cardinality", "qname")
 	nXactTotal   = n("Total DNS transactions (query/reply pairs)", "xact", "counts", "total")
 	nXactTimeout = n("Total number of DNS transactions that timed out", "xact", "counts", "timed_out")
 	nXactEvicted = n("Total open DNS transactions dropped because the transaction table was full", "xact", "counts", "evicted")

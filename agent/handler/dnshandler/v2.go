@@ -543,7 +543,7 @@ var (
 	nOrphans     = n("Total DNS responses that did not match a query", "orphan_responses")
 	nEvictedV2   = n("Total open DNS queries dropped because the transaction table was full", "evicted_queries")
 	nXactRates   = n("Rate of DNS transactions per second", "xact_rates")
-	nCardQnameV2 = n("Cardinality of unique QNAMES", "cardinality", "qname")
+	nCardQnameV2 = n("Estimated number of distinct query names", "cardinality", "qname")
 	nQname2X     = n("Top QNAMES, aggregated at a depth of two labels", "top_qname2_xacts")
 	nQname3X     = n("Top QNAMES, aggregated at a depth of three labels", "top_qname3_xacts")
 	nNXTop       = n("Top QNAMES with result code NXDOMAIN", "top_nxdomain_xacts")

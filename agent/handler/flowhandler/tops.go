@@ -37,10 +37,10 @@ func (t *wtop[K]) merge(o *wtop[K]) {
 // write emits <name>_bytes and <name>_packets; groups decide which.
 func (t *wtop[K]) write(w metrics.Writer, c handler.Common, g handler.Groups, name, help, label string, format func(K) string) {
 	if g.On("by_bytes") {
-		w.TopN(metrics.N(schema, help+" by bytes", name+"_bytes"), label, handler.Rows(c, t.b.Top(c.TopN, nil), format))
+		w.TopN(metrics.N(schema, help+" by bytes", name+"_bytes"), label, handler.Rows(c, t.b.Top(0, nil), format))
 	}
 	if g.On("by_packets") {
-		w.TopN(metrics.N(schema, help+" by packets", name+"_packets"), label, handler.Rows(c, t.p.Top(c.TopN, nil), format))
+		w.TopN(metrics.N(schema, help+" by packets", name+"_packets"), label, handler.Rows(c, t.p.Top(0, nil), format))
 	}
 }
 
