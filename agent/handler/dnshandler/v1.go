@@ -145,6 +145,9 @@ type V1 struct {
 
 	msg dns.Message // scratch, used under the manager's lock
 	ev  event
+	// passMsg is Pass's own scratch, so a chain's filter check never
+	// disturbs the message being accounted.
+	passMsg dns.Message
 }
 
 var (
