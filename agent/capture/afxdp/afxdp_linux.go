@@ -36,7 +36,12 @@ type Source struct {
 	pending int // queue whose frame the caller holds, or -1
 	mode    string
 	gone    bool
-	stats   capture.Stats
+	// busy says the last poll ended within BatchDelay; waitRecv is
+	// stats.Received when the last wait ended, so a wait can tell whether
+	// the previous one found frames.
+	busy     bool
+	waitRecv uint64
+	stats    capture.Stats
 }
 
 var _ capture.Source = (*Source)(nil)
@@ -266,7 +271,20 @@ func (x *xsk) publish() {
 		x.rx.rxPublish()
 		x.fill.fillPublish()
 		x.unpub = 0
+		// With XDP_USE_NEED_WAKEUP a zero-copy driver that ran out of fill
+		// buffers stops and sets the flag; it resumes only when kicked.
+		// Copy mode never sets it, so this costs one load per batch.
+		if x.fill.needWakeup() {
+			x.kick()
+		}
 	}
+}
+
+// kick asks the driver to resume receiving (a non-blocking recvfrom, as
+// the kernel's AF_XDP documentation prescribes). Nothing is read: frames
+// arrive through the RX ring.
+func (x *xsk) kick() {
+	unix.Syscall6(unix.SYS_RECVFROM, uintptr(x.fd), 0, 0, unix.MSG_DONTWAIT, 0, 0)
 }
 
 func (x *xsk) close() {
@@ -370,17 +388,35 @@ func (s *Source) Next(f *capture.Frame) error {
 	}
 }
 
+// wait blocks until some RX ring may have frames. A busy stream (the last
+// poll ended within BatchDelay) is left to build a batch for BatchDelay, as
+// long as such sleeps keep finding frames; otherwise it sleeps in poll,
+// which the kernel ends with the first frame.
 func (s *Source) wait() error {
+	d := s.opts.BatchDelay
+	if d > 0 && s.busy && s.stats.Received != s.waitRecv {
+		s.waitRecv = s.stats.Received
+		ts := unix.NsecToTimespec(int64(d))
+		unix.Nanosleep(&ts, nil) // EINTR only shortens the batch
+		return nil
+	}
+	s.waitRecv = s.stats.Received
 	for i := range s.pfds {
 		s.pfds[i].Revents = 0
+	}
+	var start time.Time
+	if d > 0 {
+		start = time.Now()
 	}
 	n, err := unix.Poll(s.pfds, int(s.opts.PollTimeout/time.Millisecond))
 	if err != nil && !errors.Is(err, unix.EINTR) {
 		return fmt.Errorf("af_xdp %s: poll: %w", s.opts.Iface, err)
 	}
 	if n > 0 {
+		s.busy = d > 0 && time.Since(start) < d
 		return nil
 	}
+	s.busy = false
 	if s.probe.State() == ifprobe.Gone {
 		s.gone = true
 		return s.goneErr()

@@ -83,6 +83,47 @@ func TestMixExact(t *testing.T) {
 	}
 }
 
+// TestPacedStream receives a stream sent while Next runs, so both ways of
+// waiting for frames are taken: sleeping BatchDelay while a busy stream
+// keeps finding frames, and poll when it pauses. Every frame must arrive,
+// in order, with nothing dropped.
+func TestPacedStream(t *testing.T) {
+	for _, d := range []time.Duration{0, -1, time.Millisecond} {
+		t.Run(fmt.Sprint("batch_delay=", d), func(t *testing.T) {
+			v := nettest.NewVeth(t, nettest.VethConfig{})
+			src := openIn(t, v.Capture.NS, afxdp.Options{Iface: v.Capture.Name, BatchDelay: d, AllowHostAddrs: true})
+			mix := nettest.Mix(3000, v.Peer.MAC, v.Capture.MAC)
+			inj := v.Peer.OpenInjector(t)
+			sent := make(chan error, 1)
+			go func() {
+				for i, f := range mix {
+					if err := inj.Send(f.Data); err != nil {
+						sent <- err
+						return
+					}
+					if i%200 == 199 {
+						time.Sleep(2 * time.Millisecond) // a pause: the next wait polls
+					}
+				}
+				sent <- nil
+			}()
+			got, err := nettest.Collect(src, len(mix), 100*time.Millisecond, 10*time.Second)
+			if serr := <-sent; serr != nil {
+				t.Fatal(serr)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r := nettest.Match(mix, got, nettest.Identity); len(r.Missing) != 0 || len(r.Unexpected) != 0 {
+				t.Fatalf("missing %s; %d unexpected", nettest.KindCounts(r.Missing), len(r.Unexpected))
+			}
+			if st := src.Stats(); st.Received != uint64(len(mix)) || st.OSDrops != 0 {
+				t.Fatalf("stats %+v xdp %+v", st, src.XDPStats())
+			}
+		})
+	}
+}
+
 // TestMultiQueue binds a socket per queue of a multi-queue veth and still
 // receives every frame, whichever queue it lands on.
 func TestMultiQueue(t *testing.T) {
