@@ -22,7 +22,13 @@ type tcpFeed struct {
 	data handler.TCPData       // reused per delivery
 
 	rejected uint64
+
+	// states is the chunk new connections' states are carved from: one
+	// allocation per stateChunk connections instead of one each.
+	states []tcpConnState
 }
+
+const stateChunk = 64
 
 // tcpConnState is kept in tcpreasm.Conn.State.
 type tcpConnState struct {
@@ -103,7 +109,7 @@ func (f *tcpFeed) Data(c *tcpreasm.Conn, side tcpreasm.Side, data []byte, ts tim
 		key.Src, key.Dst = c.Client.Addr(), c.Server.Addr()
 		key.SrcPort, key.DstPort = c.Client.Port(), c.Server.Port()
 		key.L3, key.IPProto = c.L3, 6
-		st = &tcpConnState{id: f.next, flow: key.FlowHash()}
+		st = f.newState(f.next, key.FlowHash())
 		c.State = st
 	}
 	src, dst := c.Client, c.Server
@@ -122,6 +128,17 @@ func (f *tcpFeed) Data(c *tcpreasm.Conn, side tcpreasm.Side, data []byte, ts tim
 		}
 	}
 	d.Data = nil
+}
+
+// newState returns a connection state from the current chunk. A chunk
+// stays reachable while any of its connections is open, which bounds the
+// extra memory to one chunk per long-lived connection.
+func (f *tcpFeed) newState(id, flow uint64) *tcpConnState {
+	if len(f.states) == cap(f.states) {
+		f.states = make([]tcpConnState, 0, stateChunk)
+	}
+	f.states = append(f.states, tcpConnState{id: id, flow: flow})
+	return &f.states[len(f.states)-1]
 }
 
 // Closed implements tcpreasm.Handler.
