@@ -7,6 +7,7 @@ import (
 	"github.com/visorng/visor/agent/handler/bgphandler"
 	"github.com/visorng/visor/agent/handler/dhcphandler"
 	"github.com/visorng/visor/agent/handler/dnshandler"
+	"github.com/visorng/visor/agent/handler/flowhandler"
 	"github.com/visorng/visor/agent/handler/nethandler"
 	"github.com/visorng/visor/agent/handler/netprobehandler"
 	"github.com/visorng/visor/agent/handler/pcaphandler"
@@ -24,6 +25,7 @@ func Handlers() *handler.Registry {
 
 		{Type: "bgp", Version: "1.0"}:             bgphandler.New,
 		{Type: "dhcp", Version: "1.0"}:            dhcphandler.New,
+		{Type: "flow", Version: "1.0"}:            flowhandler.New,
 		{Type: "netprobe", Version: "1.0"}:        netprobehandler.New,
 		{Type: "input_resources", Version: "1.0"}: resourceshandler.New,
 	})
@@ -38,6 +40,8 @@ func ReaderHandlers(inputType string) []string {
 		return []string{"net", "dns", "dhcp"}
 	case "dnstap":
 		return []string{"net", "dns"}
+	case "sflow", "netflow":
+		return []string{"net", "flow"}
 	}
 	return []string{"net"}
 }

@@ -119,9 +119,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 
 	switch o.input {
-	case "pcap", "dnstap":
+	case "pcap", "dnstap", "sflow", "netflow":
 	default:
-		return fmt.Errorf("input type %q is not supported by this build (supported: pcap)", o.input)
+		return fmt.Errorf("input type %q is not supported by this build (supported: pcap, dnstap, sflow, netflow)", o.input)
 	}
 	hosts, err := input.ParseHostSpec(o.hostSpec)
 	if err != nil {
@@ -139,6 +139,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 	if o.input == "dnstap" {
 		return runDnstap(ctx, o, env, stdout, log)
+	}
+	if o.input == "sflow" || o.input == "netflow" {
+		return runFlow(ctx, o, env, stdout, log)
 	}
 	src, err := pcapfile.Open(o.file)
 	if err != nil {
