@@ -1,5 +1,18 @@
 // Package flow decodes flow telemetry (sFlow v5, NetFlow v1/v5/v7/v9, IPFIX)
 // into flat Records without allocating per record.
+//
+// Deliberate differences from pktvisor (compat §1.4, quirk 9):
+//   - v9/IPFIX templates are kept per exporter address, observation domain
+//     (source id) and template id, with expiry and bounds (TemplateCache),
+//     not in one process-wide map keyed by (domain, template id).
+//   - Options templates are stored; their data records are counted and
+//     skipped, never failing the datagram. A data set whose template is
+//     unknown is counted and skipped; the rest of the datagram decodes.
+//   - A template-only datagram is not an error.
+//   - Integer fields wider than 8 bytes keep their low-order 8 bytes (pktvisor
+//     keeps the high-order half); IPFIX reduced-size encodings are read as
+//     the integer they are.
+//   - sFlow versions 2 and 4 are rejected with ErrVersion; only v5 is decoded.
 package flow
 
 import (
