@@ -54,6 +54,9 @@ func NewNS(t testing.TB) *NS {
 	t.Helper()
 	RequireRoot(t)
 	name := fmt.Sprintf("visor-t%d-%d", os.Getpid(), nsSeq.Add(1))
+	// A test binary killed before its cleanups ran (timeout, SIGKILL) leaves
+	// its namespaces behind, and pids are reused.
+	_ = netns.DeleteNamed(name)
 	var h netns.NsHandle
 	err := onLockedThread(func() error {
 		orig, err := netns.Get()
