@@ -55,6 +55,10 @@ func netns(t *testing.T) (srv, cli string) {
 	t.Helper()
 	id := os.Getpid() % 100000
 	srv, cli = fmt.Sprintf("vdns-s%d", id), fmt.Sprintf("vdns-c%d", id)
+	// Namespaces left by a killed run whose pid is reused.
+	for _, ns := range []string{srv, cli} {
+		_ = exec.Command("ip", "netns", "del", ns).Run()
+	}
 	run(t, "ip", "netns", "add", srv)
 	t.Cleanup(func() { exec.Command("ip", "netns", "del", srv).Run() })
 	run(t, "ip", "netns", "add", cli)

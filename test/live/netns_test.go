@@ -49,6 +49,7 @@ func sh(t *testing.T, args ...string) string {
 func netns(t *testing.T, tag string) string {
 	t.Helper()
 	name := fmt.Sprintf("vl%d-%s%d", os.Getpid()%100000, tag, nsSeq.Add(1))
+	_ = exec.Command("ip", "netns", "del", name).Run() // left by a killed run whose pid is reused
 	sh(t, "ip", "netns", "add", name)
 	t.Cleanup(func() { _ = exec.Command("ip", "netns", "del", name).Run() })
 	sh(t, "ip", "-n", name, "link", "set", "lo", "up")
