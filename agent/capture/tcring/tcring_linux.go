@@ -34,9 +34,11 @@ type Source struct {
 	// monoToWall is added to a CLOCK_MONOTONIC timestamp to get Unix ns;
 	// refreshed when idle so clock steps are followed.
 	monoToWall int64
-	mode       string // "tcx" or "legacy", for reporting
-	gone       bool
-	stats      capture.Stats
+	// waiting says the reader's deadline is in the future (set for a wait).
+	waiting bool
+	mode    string // "tcx" or "legacy", for reporting
+	gone    bool
+	stats   capture.Stats
 }
 
 var _ capture.Source = (*Source)(nil)
@@ -45,9 +47,7 @@ var _ capture.Source = (*Source)(nil)
 // egress and starts reading the ring. It works in the calling thread's
 // network namespace.
 func Open(opts Options) (*Source, error) {
-	if opts.PollTimeout == 0 {
-		opts.PollTimeout = DefaultPollTimeout
-	}
+	opts = opts.withDefaults()
 	if opts.Iface == "" {
 		return nil, errors.New("tc: no interface given")
 	}
@@ -71,6 +71,7 @@ func (s *Source) open() error {
 	if s.rd, err = ringbuf.NewReader(s.objs.Ring()); err != nil {
 		return fmt.Errorf("ring reader: %w", err)
 	}
+	s.rd.SetDeadline(pastDeadline())
 	s.refreshClock()
 	idx := s.probe.Index()
 	if s.opts.Attach != AttachLegacy {
@@ -133,17 +134,8 @@ func (s *Source) Next(f *capture.Frame) error {
 	if s.gone {
 		return s.goneErr()
 	}
-	s.rd.SetDeadline(time.Now().Add(s.opts.PollTimeout))
-	if err := s.rd.ReadInto(&s.rec); err != nil {
-		if errors.Is(err, os.ErrDeadlineExceeded) {
-			s.refreshClock()
-			if s.probe.State() == ifprobe.Gone {
-				s.gone = true
-				return s.goneErr()
-			}
-			return capture.ErrTimeout
-		}
-		return fmt.Errorf("tc %s: read ring: %w", s.opts.Iface, err)
+	if err := s.read(); err != nil {
+		return err
 	}
 	r, err := parseRecord(s.rec.RawSample)
 	if err != nil {
@@ -159,6 +151,51 @@ func (s *Source) Next(f *capture.Frame) error {
 	s.stats.Bytes += uint64(r.wireLen)
 	return nil
 }
+
+// read takes the next record into s.rec. Records below the wakeup
+// threshold come without a wakeup, so a waiting read wakes every
+// FlushInterval to look; records already in the ring are read without a
+// syscall or a clock read, in the batch a wakeup found.
+//
+// The reader waits in epoll, which reports the ring only after a wakeup:
+// while records submitted without one are pending, its deadline must be
+// in the past so that it reads them instead of sleeping.
+func (s *Source) read() error {
+	var start time.Time
+	for {
+		if s.rd.AvailableBytes() == 0 {
+			now := time.Now()
+			if start.IsZero() {
+				start = now
+			}
+			left := s.opts.PollTimeout - now.Sub(start)
+			if left <= 0 {
+				s.refreshClock()
+				if s.probe.State() == ifprobe.Gone {
+					s.gone = true
+					return s.goneErr()
+				}
+				return capture.ErrTimeout
+			}
+			s.rd.SetDeadline(now.Add(min(left, s.opts.FlushInterval)))
+			s.waiting = true
+		} else if s.waiting {
+			s.rd.SetDeadline(pastDeadline())
+			s.waiting = false
+		}
+		err := s.rd.ReadInto(&s.rec)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, os.ErrDeadlineExceeded) {
+			return fmt.Errorf("tc %s: read ring: %w", s.opts.Iface, err)
+		}
+	}
+}
+
+// pastDeadline makes the reader look at the ring without sleeping (the
+// zero time would mean no deadline at all).
+func pastDeadline() time.Time { return time.Unix(1, 0) }
 
 func (s *Source) goneErr() error {
 	return fmt.Errorf("tc %s: %w", s.opts.Iface, capture.ErrInterfaceGone)

@@ -62,6 +62,35 @@ func onWire(frames []nettest.TestFrame) []nettest.TestFrame {
 	return out
 }
 
+// TestSparseRecordsFlow checks that records below the wakeup threshold
+// (submitted without a wakeup) still reach a reader blocked in Next within
+// about FlushInterval, however long PollTimeout is, and that the kernel's
+// per-record wakeups still work when asked for.
+func TestSparseRecordsFlow(t *testing.T) {
+	for _, every := range []bool{false, true} {
+		t.Run(fmt.Sprint("wake_every_record=", every), func(t *testing.T) {
+			v := nettest.NewVeth(t, nettest.VethConfig{})
+			src := openIn(t, v.Capture.NS, tcring.Options{Iface: v.Capture.Name, PollTimeout: 5 * time.Second, FlushInterval: 20 * time.Millisecond, WakeEveryRecord: every})
+			inj := v.Peer.OpenInjector(t)
+			mix := nettest.Mix(5, v.Peer.MAC, v.Capture.MAC)
+			var f capture.Frame
+			for i, m := range mix {
+				if err := inj.Send(m.Data); err != nil {
+					t.Fatal(err)
+				}
+				start := time.Now()
+				if err := src.Next(&f); err != nil {
+					t.Fatalf("frame %d: %v", i, err)
+				}
+				// Generous for a loaded machine, far below PollTimeout.
+				if d := time.Since(start); d > time.Second {
+					t.Fatalf("frame %d took %v to arrive", i, d)
+				}
+			}
+		})
+	}
+}
+
 // TestMixExact injects a known mix and expects every frame back, byte for
 // byte, as ingress, and kernel counts that match the mix exactly.
 func TestMixExact(t *testing.T) {
