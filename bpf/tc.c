@@ -34,11 +34,23 @@ __attribute__((noinline)) int tc_parse(struct __sk_buff *skb, struct pkt_info *p
 	return 0;
 }
 
-static __always_inline __u64 wakeup_flags(const struct config *cfg)
+/*
+ * Called after the record is reserved, so the pending data includes it. With
+ * a threshold, a record forces a wakeup only when it carries the pending data
+ * across a multiple of the threshold: a reader that lags is woken once per
+ * threshold's worth of records rather than by every one of them (each forced
+ * wakeup queues irq_work, an interrupt on this CPU). Below the threshold no
+ * record wakes the reader; it reads on its own deadline.
+ */
+static __always_inline __u64 wakeup_flags(const struct config *cfg, __u64 rec_size)
 {
-	if (!cfg->wakeup_bytes)
+	__u64 t = cfg->wakeup_bytes;
+
+	if (!t)
 		return 0;
-	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= cfg->wakeup_bytes)
+	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+	__u64 before = avail > rec_size ? avail - rec_size : 0;
+	if (before / t != avail / t)
 		return BPF_RB_FORCE_WAKEUP;
 	return BPF_RB_NO_WAKEUP;
 }
@@ -70,6 +82,7 @@ static __always_inline void fill_hdr(struct pkt_hdr *h, struct __sk_buff *skb, c
 		} *rec = bpf_ringbuf_reserve(&events, sizeof(*rec), 0);                    \
 		if (!rec)                                                                  \
 			return -1;                                                         \
+		__u64 wflags = wakeup_flags(cfg, sizeof(*rec));                            \
 		__u32 n = cap;                                                             \
 		if (n > SZ)                                                                \
 			n = SZ;                                                            \
@@ -85,7 +98,6 @@ static __always_inline void fill_hdr(struct pkt_hdr *h, struct __sk_buff *skb, c
 static __always_inline int emit(struct __sk_buff *skb, const struct config *cfg, const struct meta *m)
 {
 	__u32 cap = m->len;
-	__u64 wflags = wakeup_flags(cfg);
 
 	if (cap > cfg->snaplen)
 		cap = cfg->snaplen;

@@ -20,6 +20,7 @@ import (
 	"github.com/visorng/visor/agent/capture"
 	"github.com/visorng/visor/agent/capture/internal/nettest"
 	"github.com/visorng/visor/agent/capture/tcring"
+	"github.com/visorng/visor/bpf"
 	"github.com/visorng/visor/decode"
 )
 
@@ -88,6 +89,39 @@ func TestSparseRecordsFlow(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestThresholdWakes checks the kernel side of batching: once the pending
+// records cross the wakeup threshold (an eighth of a 64 KiB ring here) the
+// reader is woken at once, long before its 5 s flush deadline.
+func TestThresholdWakes(t *testing.T) {
+	v := nettest.NewVeth(t, nettest.VethConfig{})
+	src := openIn(t, v.Capture.NS, tcring.Options{Iface: v.Capture.Name, PollTimeout: 10 * time.Second, FlushInterval: 5 * time.Second, BPF: bpf.Options{RingBytes: 64 << 10}})
+	mix := nettest.Mix(200, v.Peer.MAC, v.Capture.MAC)
+	var f capture.Frame
+	// Wait first, so the reader is asleep in epoll when the records come.
+	got := make(chan error, 1)
+	go func() { got <- src.Next(&f) }()
+	time.Sleep(50 * time.Millisecond)
+	start := time.Now()
+	sendAll(t, v.Peer.OpenInjector(t), mix)
+	select {
+	case err := <-got:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(3 * time.Second):
+		t.Fatal("no wakeup after crossing the threshold")
+	}
+	t.Logf("woken %v after the first send", time.Since(start))
+	for i := 1; i < len(mix); i++ {
+		if err := src.Next(&f); err != nil {
+			t.Fatalf("record %d: %v", i, err)
+		}
+	}
+	if st := src.Stats(); st.Received != uint64(len(mix)) || st.OSDrops != 0 {
+		t.Fatalf("stats %+v kernel %+v", st, st.Kernel)
 	}
 }
 
