@@ -11,10 +11,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"sync/atomic"
 	"testing"
 
 	"golang.org/x/sys/unix"
 )
+
+var nsSeq atomic.Int32
 
 func requireTools(t *testing.T, tools ...string) {
 	t.Helper()
@@ -31,7 +34,10 @@ func requireTools(t *testing.T, tools ...string) {
 // newNetns creates a namespace with loopback up, removed in t.Cleanup.
 func newNetns(t *testing.T) string {
 	t.Helper()
-	name := fmt.Sprintf("visorflow-%d-%d", os.Getpid(), len(t.Name()))
+	name := fmt.Sprintf("visorflow-%d-%d", os.Getpid(), nsSeq.Add(1))
+	// A run killed before its cleanups leaves its namespace behind, and a
+	// later run may reuse the pid: replace a stale one.
+	exec.Command("ip", "netns", "del", name).Run()
 	if out, err := exec.Command("ip", "netns", "add", name).CombinedOutput(); err != nil {
 		t.Fatalf("ip netns add: %v\n%s", err, out)
 	}
