@@ -57,6 +57,8 @@ func Inputs() map[string]InputFactory {
 		"mock":     {AnyKey: true, New: newMockStream},
 		"dnstap":   {Keys: dnstapKeys, New: newDnstapStream},
 		"netprobe": {Keys: netprobeKeys, New: newNetprobeStream},
+		"flow":     {Keys: flowKeys, New: newFlowStream},
+		"sflow":    {Keys: flowKeys, New: newFlowStream}, // pktvisor's alias
 	}
 }
 
