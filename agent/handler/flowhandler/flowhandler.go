@@ -327,17 +327,55 @@ func (h *Handler) record(d *device, dev netip.Addr, r *flow.Record, allowed []po
 		packets *= uint64(r.SampleRate)
 		bytes *= uint64(r.SampleRate)
 	}
+	var k recordKeys
+	if deep {
+		h.keys(r, &k)
+	}
 	if hasIn {
 		if m := h.iface(d, dev, r.InIf); m != nil {
 			d.inIfaces.add(r.InIf, bytes, packets)
-			h.account(m, dirIn, r, bytes, packets, deep)
+			h.account(m, dirIn, r, &k, bytes, packets, deep)
 		}
 	}
 	if hasOut {
 		if m := h.iface(d, dev, r.OutIf); m != nil {
 			d.outIfs.add(r.OutIf, bytes, packets)
-			h.account(m, dirOut, r, bytes, packets, deep)
+			h.account(m, dirOut, r, &k, bytes, packets, deep)
 		}
+	}
+}
+
+// recordKeys are a record's top-list keys and their hashes, computed once
+// per record although a record usually lands on two interfaces and every
+// key feeds a bytes and a packets list.
+type recordKeys struct {
+	src, dst         ipKey
+	sp, dp           portKey
+	srcIPP, dstIPP   ipPortKey
+	conv             convKey
+	hSrc, hDst       uint64
+	hSp, hDp         uint64
+	hSrcIPP, hDstIPP uint64
+	hConv            uint64
+	hasConv          bool
+}
+
+func (h *Handler) keys(r *flow.Record, k *recordKeys) {
+	g := h.groups
+	if g.On("top_ips") || g.On("top_ips_ports") || g.On("conversations") {
+		k.src, k.dst = h.summarize(r.Src), h.summarize(r.Dst)
+		k.hSrc, k.hDst = hashIPKey(k.src), hashIPKey(k.dst)
+	}
+	k.sp, k.dp = portKey{r.Proto, r.SrcPort}, portKey{r.Proto, r.DstPort}
+	k.hSp, k.hDp = hashPortKey(k.sp), hashPortKey(k.dp)
+	k.srcIPP, k.dstIPP = ipPortKey{k.src, k.sp}, ipPortKey{k.dst, k.dp}
+	k.hSrcIPP, k.hDstIPP = k.hSrc*31^k.hSp, k.hDst*31^k.hDp
+	if g.On("conversations") && r.SrcPort > 0 && r.DstPort > 0 {
+		a, c, ha, hc := k.srcIPP, k.dstIPP, k.hSrcIPP, k.hDstIPP
+		if hc < ha {
+			a, c, ha, hc = c, a, hc, ha
+		}
+		k.conv, k.hConv, k.hasConv = convKey{a, c}, ha*0x100000001b3^hc, true
 	}
 }
 
@@ -418,7 +456,7 @@ func asnNumber(asn string) string {
 	return asn
 }
 
-func (h *Handler) account(m *ifMetrics, dir int, r *flow.Record, bytes, packets uint64, deep bool) {
+func (h *Handler) account(m *ifMetrics, dir int, r *flow.Record, k *recordKeys, bytes, packets uint64, deep bool) {
 	m.cnt[dir].add(r, bytes, packets)
 	if !deep {
 		return
@@ -428,54 +466,43 @@ func (h *Handler) account(m *ifMetrics, dir int, r *flow.Record, bytes, packets 
 		if dir == dirIn {
 			m.srcIPsIn.AddHash(sketches.HashAddr(r.Src))
 			if r.SrcPort > 0 {
-				m.srcPortsIn.AddHash(hashPortKey(portKey{r.Proto, r.SrcPort}))
+				m.srcPortsIn.AddHash(k.hSp)
 			}
 		} else {
 			m.dstIPsOut.AddHash(sketches.HashAddr(r.Dst))
 			if r.DstPort > 0 {
-				m.dstPortsOut.AddHash(hashPortKey(portKey{r.Proto, r.DstPort}))
+				m.dstPortsOut.AddHash(k.hDp)
 			}
 		}
 	}
-	needIPs := g.On("top_ips") || g.On("top_ips_ports") || g.On("conversations")
-	var src, dst ipKey
-	if needIPs {
-		src, dst = h.summarize(r.Src), h.summarize(r.Dst)
-	}
 	if g.On("top_ips") {
-		m.srcIPs[dir].add(src, bytes, packets)
-		m.dstIPs[dir].add(dst, bytes, packets)
+		m.srcIPs[dir].addHashed(k.hSrc, k.src, bytes, packets)
+		m.dstIPs[dir].addHashed(k.hDst, k.dst, bytes, packets)
 	}
-	sp, dp := portKey{r.Proto, r.SrcPort}, portKey{r.Proto, r.DstPort}
 	if g.On("top_ports") {
 		if r.SrcPort > 0 {
-			m.srcPorts[dir].add(sp, bytes, packets)
+			m.srcPorts[dir].addHashed(k.hSp, k.sp, bytes, packets)
 		}
 		if r.DstPort > 0 {
-			m.dstPorts[dir].add(dp, bytes, packets)
+			m.dstPorts[dir].addHashed(k.hDp, k.dp, bytes, packets)
 		}
 	}
 	if g.On("top_ips_ports") {
 		if r.SrcPort > 0 {
-			m.srcIPPorts[dir].add(ipPortKey{src, sp}, bytes, packets)
+			m.srcIPPorts[dir].addHashed(k.hSrcIPP, k.srcIPP, bytes, packets)
 		}
 		if r.DstPort > 0 {
-			m.dstIPPorts[dir].add(ipPortKey{dst, dp}, bytes, packets)
+			m.dstIPPorts[dir].addHashed(k.hDstIPP, k.dstIPP, bytes, packets)
 		}
 	}
 	if g.On("top_tos") {
 		m.dscp[dir].add(r.TOS>>2, bytes, packets)
 		m.ecn[dir].add(r.TOS&3, bytes, packets)
 	}
-	if g.On("conversations") && r.SrcPort > 0 && r.DstPort > 0 {
-		a, c := ipPortKey{src, sp}, ipPortKey{dst, dp}
-		if hashIPPortKey(c) < hashIPPortKey(a) {
-			a, c = c, a
-		}
-		k := convKey{a, c}
-		m.conv.add(k, bytes, packets)
+	if k.hasConv {
+		m.conv.addHashed(k.hConv, k.conv, bytes, packets)
 		if g.On("cardinality") {
-			m.conversations.AddHash(hashConvKey(k))
+			m.conversations.AddHash(k.hConv)
 		}
 	}
 	if g.On("top_geo") && h.enrich != nil {

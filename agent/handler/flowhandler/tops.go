@@ -16,17 +16,22 @@ const flowTopCapacity = 256
 // wtop is a pair of top-K sketches weighted by bytes and by packets.
 type wtop[K comparable] struct {
 	b, p *sketches.TopK[K]
+	hash func(K) uint64
 }
 
 func newWtop[K comparable](hash func(K) uint64) *wtop[K] {
 	b, _ := sketches.NewTopK[K](flowTopCapacity, hash)
 	p, _ := sketches.NewTopK[K](flowTopCapacity, hash)
-	return &wtop[K]{b: b, p: p}
+	return &wtop[K]{b: b, p: p, hash: hash}
 }
 
-func (t *wtop[K]) add(k K, bytes, packets uint64) {
-	t.b.AddWithCount(k, bytes)
-	t.p.AddWithCount(k, packets)
+func (t *wtop[K]) add(k K, bytes, packets uint64) { t.addHashed(t.hash(k), k, bytes, packets) }
+
+// addHashed takes the key's hash from the caller, who computed it once for
+// every list the key goes into.
+func (t *wtop[K]) addHashed(h uint64, k K, bytes, packets uint64) {
+	t.b.AddHashed(h, k, bytes)
+	t.p.AddHashed(h, k, packets)
 }
 
 func (t *wtop[K]) merge(o *wtop[K]) {
