@@ -46,10 +46,11 @@ type Options struct {
 	Filter []classic.Instruction
 	// DefaultXDPAction applies to frames the XDP program does not redirect.
 	DefaultXDPAction XDPAction
-	// WakeupThreshold (TC) is the pending ring data, in bytes, past which a
-	// record forces a reader wakeup; below it records are submitted without
-	// wakeup and the reader polls on a deadline. 0 keeps the kernel's own
-	// policy (a wakeup whenever the reader has caught up).
+	// WakeupThreshold (TC) is in bytes of pending ring data: a record forces
+	// a reader wakeup each time the pending data crosses a multiple of it,
+	// and is otherwise submitted without one while the reader polls on a
+	// deadline. 1 wakes for every record; 0 keeps the kernel's own policy (a
+	// wakeup whenever the reader has caught up).
 	WakeupThreshold uint32
 	// DirectionFromHook (TC) makes packets whose direction the host set
 	// cannot tell count as "in" on ingress and "out" on egress.
