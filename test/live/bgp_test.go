@@ -111,7 +111,11 @@ func TestBGPSession(t *testing.T) {
 			t.Errorf("%s: handler %v, tshark %v", k, got[k], w)
 		}
 	}
-	if want["open"] != 2 || want["update"] < 2 || want["notification"] != 1 || want["keepalive"] < 2 {
+	// BIRD may restart the session once under load (a second OPEN pair and
+	// NOTIFICATION); the truth check above is what matters, this only makes
+	// sure a real session with routes was captured.
+	if want["open"] < 2 || want["open"] != 2*want["notification"] && want["open"] != 2*want["notification"]+2 ||
+		want["update"] < 2 || want["notification"] < 1 || want["keepalive"] < 2 {
 		t.Errorf("session did not look as expected: %v", want)
 	}
 	b2, _ := json.Marshal(got)
