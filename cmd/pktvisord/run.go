@@ -140,6 +140,7 @@ func serve(ctx context.Context, o *options, doc *config.Document, stdout io.Writ
 	}
 
 	var env handler.Env
+	var geoDB *enrich.Geo // reloaded on SIGHUP, so updated databases need no restart
 	city, asn := firstOf(o.geoCity, o.defaultGeoCity), firstOf(o.geoASN, o.defaultGeoASN)
 	if city != "" || asn != "" {
 		geo, err := enrich.OpenGeo(city, asn, o.geoCacheSize)
@@ -148,6 +149,15 @@ func serve(ctx context.Context, o *options, doc *config.Document, stdout io.Writ
 		}
 		defer geo.Close()
 		env.Enrich = geo
+		geoDB = geo
+	}
+	if reg := firstOf(o.ianaRegistry, o.defaultRegistry); reg != "" {
+		svc, err := enrich.LoadServicesFile(reg)
+		if err != nil {
+			return fmt.Errorf("service port registry: %w", err)
+		}
+		env.Services = svc
+		log.Info("service port registry loaded", "file", reg, "entries", svc.Len())
 	}
 
 	addr := net.JoinHostPort(o.host, strconv.Itoa(o.port))
@@ -227,6 +237,13 @@ func serve(ctx context.Context, o *options, doc *config.Document, stdout io.Writ
 					log.Error("reopen log file", "err", err)
 				}
 			}
+			if geoDB != nil {
+				if err := geoDB.Reload(); err != nil {
+					log.Error("reload geo databases (keeping the loaded ones)", "err", err)
+				} else {
+					log.Info("geo databases reloaded")
+				}
+			}
 			continue
 		case err := <-served:
 			if !errors.Is(err, http.ErrServerClosed) {
@@ -263,9 +280,6 @@ func warnUnsupported(o *options, log *slog.Logger) {
 	}
 	if o.moduleDir != "" {
 		log.Warn("--module-dir is deprecated and ignored: modules are built in")
-	}
-	if o.ianaRegistry != "" || o.defaultRegistry != "" {
-		log.Warn("service port registries are not supported yet; ignored")
 	}
 }
 
