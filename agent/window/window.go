@@ -285,3 +285,25 @@ func (m *Manager[B]) Window(p int) (B, Span, error) {
 	m.cacheAt, m.cacheP, m.cacheB, m.cacheSp, m.cacheGen = now, p, out, sp, m.gen
 	return out, sp, nil
 }
+
+// WriteBucketTo runs write on bucket p under the lock and returns its span:
+// the body of every handler's WriteBucket.
+func (m *Manager[B]) WriteBucketTo(p int, write func(b B, sp Span)) (Span, error) {
+	var span Span
+	err := m.WriteBucket(p, func(b B, sp Span) {
+		span = sp
+		write(b, sp)
+	})
+	return span, err
+}
+
+// WriteWindowTo merges the newest p buckets and runs write on the result:
+// the body of every handler's WriteWindow.
+func (m *Manager[B]) WriteWindowTo(p int, write func(b B, sp Span)) (Span, error) {
+	b, sp, err := m.Window(p)
+	if err != nil {
+		return sp, err
+	}
+	write(b, sp)
+	return sp, nil
+}

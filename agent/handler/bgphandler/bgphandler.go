@@ -249,20 +249,10 @@ func (h *Handler) write(b *bucket, w metrics.Writer, sp window.Span) {
 
 // WriteBucket writes bucket p.
 func (h *Handler) WriteBucket(p int, w metrics.Writer) (window.Span, error) {
-	var span window.Span
-	err := h.mgr.WriteBucket(p, func(b *bucket, sp window.Span) {
-		span = sp
-		h.write(b, w, sp)
-	})
-	return span, err
+	return h.mgr.WriteBucketTo(p, func(b *bucket, sp window.Span) { h.write(b, w, sp) })
 }
 
 // WriteWindow writes the merged window of p buckets.
 func (h *Handler) WriteWindow(p int, w metrics.Writer) (window.Span, error) {
-	b, sp, err := h.mgr.Window(p)
-	if err != nil {
-		return sp, err
-	}
-	h.write(b, w, sp)
-	return sp, nil
+	return h.mgr.WriteWindowTo(p, func(b *bucket, sp window.Span) { h.write(b, w, sp) })
 }

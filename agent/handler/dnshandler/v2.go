@@ -639,20 +639,10 @@ func (h *V2) write(b *bucketV2, w metrics.Writer, sp window.Span) {
 
 // WriteBucket writes bucket p.
 func (h *V2) WriteBucket(p int, w metrics.Writer) (window.Span, error) {
-	var span window.Span
-	err := h.mgr.WriteBucket(p, func(b *bucketV2, sp window.Span) {
-		span = sp
-		h.write(b, w, sp)
-	})
-	return span, err
+	return h.mgr.WriteBucketTo(p, func(b *bucketV2, sp window.Span) { h.write(b, w, sp) })
 }
 
 // WriteWindow writes the merged window of p buckets.
 func (h *V2) WriteWindow(p int, w metrics.Writer) (window.Span, error) {
-	b, sp, err := h.mgr.Window(p)
-	if err != nil {
-		return sp, err
-	}
-	h.write(b, w, sp)
-	return sp, nil
+	return h.mgr.WriteWindowTo(p, func(b *bucketV2, sp window.Span) { h.write(b, w, sp) })
 }

@@ -190,22 +190,12 @@ func ecnName(v uint8) string {
 
 // WriteBucket writes bucket p.
 func (h *Handler) WriteBucket(p int, w metrics.Writer) (window.Span, error) {
-	var span window.Span
-	err := h.mgr.WriteBucket(p, func(b *bucket, sp window.Span) {
-		span = sp
-		h.write(b, w)
-	})
-	return span, err
+	return h.mgr.WriteBucketTo(p, func(b *bucket, sp window.Span) { h.write(b, w) })
 }
 
 // WriteWindow writes the merged window of p buckets.
 func (h *Handler) WriteWindow(p int, w metrics.Writer) (window.Span, error) {
-	b, sp, err := h.mgr.Window(p)
-	if err != nil {
-		return sp, err
-	}
-	h.write(b, w)
-	return sp, nil
+	return h.mgr.WriteWindowTo(p, func(b *bucket, sp window.Span) { h.write(b, w) })
 }
 
 var _ handler.Handler = (*Handler)(nil)

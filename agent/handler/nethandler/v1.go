@@ -297,20 +297,10 @@ func (h *V1) write(b *bucketV1, w metrics.Writer, sp window.Span) {
 
 // WriteBucket writes bucket p.
 func (h *V1) WriteBucket(p int, w metrics.Writer) (window.Span, error) {
-	var span window.Span
-	err := h.mgr.WriteBucket(p, func(b *bucketV1, sp window.Span) {
-		span = sp
-		h.write(b, w, sp)
-	})
-	return span, err
+	return h.mgr.WriteBucketTo(p, func(b *bucketV1, sp window.Span) { h.write(b, w, sp) })
 }
 
 // WriteWindow writes the merged window of p buckets.
 func (h *V1) WriteWindow(p int, w metrics.Writer) (window.Span, error) {
-	b, sp, err := h.mgr.Window(p)
-	if err != nil {
-		return sp, err
-	}
-	h.write(b, w, sp)
-	return sp, nil
+	return h.mgr.WriteWindowTo(p, func(b *bucketV1, sp window.Span) { h.write(b, w, sp) })
 }
