@@ -514,10 +514,10 @@ func (h *V2) transaction(d *dirV2, ev *event, q xactEntry, deep bool, suffixLen 
 }
 
 var (
-	nObserved    = n("Total DNS wire packets events", "observed_packets")
-	nDeepV2      = n("Total DNS wire packets that were sampled for deep processing", "deep_sampled_packets")
-	nObsRate     = n("Rate of all DNS wire packets before filtering per second", "rates", "observed_pps")
-	nFilteredV2  = n("Total DNS wire packets seen that did not match the configured filter(s) (if any)", "filtered_packets")
+	nObserved    = n("DNS messages seen, filtered ones included", "observed_packets")
+	nDeepV2      = n("DNS messages chosen for deep analysis", "deep_sampled_packets")
+	nObsRate     = n("DNS messages per second before any filter", "rates", "observed_pps")
+	nFilteredV2  = n("DNS messages rejected by a filter", "filtered_packets")
 	nMalformedV2 = n("Total DNS messages that failed to parse (counted by their header when one was present)", "malformed_packets")
 
 	nXacts       = n("Total DNS transactions (query/reply pairs)", "xacts")
