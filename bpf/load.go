@@ -27,6 +27,13 @@ func LoadXDP(opts Options) (*XDPObjects, error) {
 		q = DefaultQueues
 	}
 	spec.Maps["xsks"].MaxEntries = q
+	if opts.Frags {
+		// Programs sharing the progs tail-call map must agree on the flag,
+		// so the filter program (loadFilter) gets it too.
+		for _, p := range spec.Programs {
+			p.Flags |= xdpHasFrags
+		}
+	}
 	o := &XDPObjects{}
 	if err := spec.LoadAndAssign(&o.objs, nil); err != nil {
 		return nil, fmt.Errorf("load xdp objects: %w", err)
@@ -35,7 +42,7 @@ func LoadXDP(opts Options) (*XDPObjects, error) {
 	ms := mapSet{cfg: m.Cfg, stats: m.Stats, scratch: m.Scratch, hostV4: m.HostV4, hostV6: m.HostV6, dnsPorts: m.DnsPorts, progs: m.Progs}
 	failRet := int32(conf.XdpDefaultAction)
 	target := filterTarget{typ: ebpf.XDP, attach: spec.Programs["xdp_main"].AttachType, access: cbpf.Direct,
-		failRet: failRet, deliver: o.objs.XdpDeliver}
+		failRet: failRet, deliver: o.objs.XdpDeliver, frags: opts.Frags}
 	if err := o.setup(opts, conf, ms, target); err != nil {
 		o.Close()
 		return nil, fmt.Errorf("configure xdp: %w", err)

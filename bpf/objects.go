@@ -124,6 +124,7 @@ type filterTarget struct {
 	access  cbpf.Access
 	failRet int32 // verdict when the deliver program cannot be tail-called
 	deliver *ebpf.Program
+	frags   bool // XDP multi-buffer: must match the programs it tail-calls
 }
 
 // loadFilter translates the classic filter and appends the hand-off to the
@@ -161,8 +162,13 @@ func loadFilter(prog []classic.Instruction, t filterTarget, m mapSet) (*ebpf.Pro
 	if err != nil {
 		return nil, fmt.Errorf("translate filter: %w", err)
 	}
+	var flags uint32
+	if t.frags {
+		flags = xdpHasFrags
+	}
 	p, err := ebpf.NewProgram(&ebpf.ProgramSpec{
 		Name:         "visor_filter",
+		Flags:        flags,
 		Type:         t.typ,
 		AttachType:   t.attach,
 		Instructions: insns,

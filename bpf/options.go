@@ -60,6 +60,13 @@ type Options struct {
 	RingBytes uint32
 	// Queues (XDP) sizes the XSKMAP: one entry per RX queue; 0 means DefaultQueues.
 	Queues uint32
+	// Frags (XDP) loads the programs as multi-buffer aware
+	// (BPF_F_XDP_HAS_FRAGS), which native XDP needs on an interface whose
+	// MTU exceeds one page-sized buffer (veth refuses MTUs above about 3500
+	// bytes otherwise). The programs parse only the first buffer, which
+	// holds the headers, and count the whole frame's length. A filter that
+	// reads payload past the first buffer sees it as absent.
+	Frags bool
 	// HashSeed varies the flow hash that decides sampling.
 	HashSeed uint32
 }
@@ -79,6 +86,7 @@ const (
 	xdpPass     = 2
 	progFilter  = 0
 	progDeliver = 1
+	xdpHasFrags = 1 << 5 // BPF_F_XDP_HAS_FRAGS, spelled out: x/sys/unix has it only on Linux
 )
 
 // ErrInvalidOptions wraps every validation failure of Options.

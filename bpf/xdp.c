@@ -7,6 +7,10 @@
  * the per-flow sample are redirected to the AF_XDP socket of their RX queue,
  * the rest get the configured default action (XDP_DROP normally: nothing on
  * a capture port is meant for the host stack).
+ *
+ * The same object loads with or without BPF_F_XDP_HAS_FRAGS (the loader
+ * decides from the MTU): nothing here touches packet data beyond the
+ * linear part, so multi-buffer frames are safe.
  */
 #include "headers/fastpath.h"
 
@@ -63,8 +67,6 @@ static __always_inline int xdp_fate(struct xdp_md *ctx, const struct config *cfg
 SEC("xdp")
 int xdp_main(struct xdp_md *ctx)
 {
-	void *data = (void *)(long)ctx->data;
-	void *data_end = (void *)(long)ctx->data_end;
 	struct config *cfg = get_config();
 	struct pkt_info pi = {};
 	struct meta m = {};
@@ -72,7 +74,12 @@ int xdp_main(struct xdp_md *ctx)
 	if (!cfg)
 		return XDP_PASS;
 	xdp_parse(ctx, &pi);
-	build_meta(&m, cfg, &pi, data_end - data);
+	/*
+	 * The parser reads only the linear part (direct access stops at
+	 * data_end, the end of the first buffer of a multi-buffer frame);
+	 * the length counted is the whole frame's, fragments included.
+	 */
+	build_meta(&m, cfg, &pi, bpf_xdp_get_buff_len(ctx));
 
 	struct counters *seen = counter_slot(m.dir);
 	if (!seen)

@@ -55,7 +55,8 @@ type xsk struct {
 	rx, fill  ring
 	fillSize  uint32
 	frameMask uint64
-	held      uint64    // address of the frame handed out
+	held      uint32    // descriptors of the frame handed out (more than one for a multi-buffer frame)
+	sg        bool      // bound with XDP_USE_SG: frames may span descriptors
 	unpub     uint32    // frames released but not yet published to the kernel
 	stamp     time.Time // when the current batch was seen
 	zeroCopy  bool
@@ -98,11 +99,17 @@ func (s *Source) open() error {
 	queues := rxQueues(s.opts.Iface, nl.Attrs().NumRxQueues)
 	bopts := s.opts.BPF
 	bopts.Queues = uint32(max(queues, int(bopts.Queues)))
+	// A frame larger than one UMEM chunk (less the headroom the kernel
+	// keeps in front of it) arrives in several buffers: the program must be
+	// multi-buffer aware (native XDP refuses such an MTU otherwise) and the
+	// sockets must accept descriptor chains.
+	sg := needsFrags(nl.Attrs().MTU, s.opts.FrameSize)
+	bopts.Frags = bopts.Frags || sg
 	if s.objs, err = bpf.LoadXDP(bopts); err != nil {
 		return fmt.Errorf("load program: %w", err)
 	}
 	for q := range queues {
-		x, err := newXSK(s.probe.Index(), q, s.opts)
+		x, err := newXSK(s.probe.Index(), q, s.opts, sg)
 		if err != nil {
 			return fmt.Errorf("queue %d: %w", q, err)
 		}
@@ -159,12 +166,23 @@ func checkNoHostAddrs(name string) error {
 	return nil
 }
 
-func newXSK(ifindex, queue int, o Options) (x *xsk, err error) {
+// needsFrags says whether frames of an MTU (plus the Ethernet and VLAN
+// headers) can outgrow one UMEM chunk less its XDP headroom.
+func needsFrags(mtu, frameSize int) bool {
+	return mtu+ethOverhead > frameSize-xdpHeadroom
+}
+
+const (
+	xdpHeadroom = 256    // XDP_PACKET_HEADROOM
+	ethOverhead = 14 + 8 // Ethernet header and two VLAN tags
+)
+
+func newXSK(ifindex, queue int, o Options, sg bool) (x *xsk, err error) {
 	fd, err := unix.Socket(unix.AF_XDP, unix.SOCK_RAW|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("socket: %w", err)
 	}
-	x = &xsk{fd: fd, fillSize: uint32(o.NumFrames), frameMask: ^uint64(o.FrameSize - 1)}
+	x = &xsk{fd: fd, fillSize: uint32(o.NumFrames), frameMask: ^uint64(o.FrameSize - 1), sg: sg}
 	defer func() {
 		if err != nil {
 			x.close()
@@ -204,7 +222,11 @@ func newXSK(ifindex, queue int, o Options) (x *xsk, err error) {
 	for i := range n {
 		x.fill.fillPut(uint64(i * o.FrameSize))
 	}
-	sa := &unix.SockaddrXDP{Flags: unix.XDP_ZEROCOPY | unix.XDP_USE_NEED_WAKEUP, Ifindex: uint32(ifindex), QueueID: uint32(queue)}
+	var sgFlag uint16
+	if sg {
+		sgFlag = unix.XDP_USE_SG
+	}
+	sa := &unix.SockaddrXDP{Flags: unix.XDP_ZEROCOPY | unix.XDP_USE_NEED_WAKEUP | sgFlag, Ifindex: uint32(ifindex), QueueID: uint32(queue)}
 	if !o.NoZeroCopy {
 		if err = unix.Bind(fd, sa); err == nil {
 			x.zeroCopy = true
@@ -213,7 +235,7 @@ func newXSK(ifindex, queue int, o Options) (x *xsk, err error) {
 	}
 	// veth and most drivers without AF_XDP support refuse zero-copy
 	// (EOPNOTSUPP); copy mode works on every driver.
-	sa.Flags = unix.XDP_COPY | unix.XDP_USE_NEED_WAKEUP
+	sa.Flags = unix.XDP_COPY | unix.XDP_USE_NEED_WAKEUP | sgFlag
 	if err = unix.Bind(fd, sa); err != nil {
 		return x, fmt.Errorf("bind to queue %d: %w", queue, err)
 	}
@@ -321,7 +343,9 @@ func (s *Source) LinkType() decode.LinkType { return decode.LinkEthernet }
 
 // Next fills f with the next frame from any queue. Frames of one batch
 // share the timestamp taken when the batch was found (AF_XDP carries none).
-// Dir is unknown: a capture port's direction comes from host_spec. It
+// Dir is unknown: a capture port's direction comes from host_spec. A frame
+// spanning several UMEM chunks (see Options.FrameSize) is handed out as
+// its first chunk with OrigLen the whole frame. It
 // returns capture.ErrTimeout after PollTimeout without a frame and a
 // wrapped capture.ErrInterfaceGone (then always) once the interface is
 // deleted.
@@ -337,9 +361,13 @@ func (s *Source) Next(f *capture.Frame) error {
 		// The frame goes straight back to the fill ring; the shared
 		// indices are published every publishBatch frames and whenever the
 		// queue runs dry, so the kernel is never short by more than that.
-		x.rx.rxReleaseLocal(1)
-		x.fill.fillPutLocal(x.held & x.frameMask)
-		if x.unpub++; x.unpub >= publishBatch {
+		// The slots stay ours until the consumer index is published, so
+		// the descriptors can be read again for their addresses.
+		for range x.held {
+			x.fill.fillPutLocal(x.rx.rxPeek().addr & x.frameMask)
+			x.rx.rxReleaseLocal(1)
+		}
+		if x.unpub += x.held; x.unpub >= publishBatch {
 			x.publish()
 		}
 		s.pending = -1
@@ -352,7 +380,8 @@ func (s *Source) Next(f *capture.Frame) error {
 			if empty {
 				x.publish()
 			}
-			if x.rx.rxAvailable() == 0 {
+			avail := x.rx.rxAvailable()
+			if avail == 0 {
 				continue
 			}
 			if empty {
@@ -363,29 +392,58 @@ func (s *Source) Next(f *capture.Frame) error {
 			if end > uint64(len(x.umem)) {
 				return fmt.Errorf("af_xdp %s: queue %d: descriptor [%d,%d) outside umem", s.opts.Iface, qi, d.addr, end)
 			}
+			n, total := uint32(1), uint64(d.len)
+			if x.sg && d.options&unix.XDP_PKT_CONTD != 0 {
+				var ok bool
+				if n, total, ok = x.chain(avail); !ok {
+					continue
+				}
+			}
 			f.Data = x.umem[d.addr:end:end]
 			f.CapLen = int(d.len)
-			f.OrigLen = int(d.len)
+			f.OrigLen = int(total)
 			f.Timestamp = x.stamp
 			f.LinkType = decode.LinkEthernet
 			f.Dir = decode.DirUnknown
-			x.held = d.addr
+			x.held = n
 			s.pending = qi
 			// Stay on this queue while it has frames, then move on, so
 			// no queue waits behind a busy one for long.
-			if x.rx.cachedProd-x.rx.cachedCons <= 1 {
+			if x.rx.cachedProd-x.rx.cachedCons <= n {
 				s.cur = (qi + 1) % len(s.socks)
 			} else {
 				s.cur = qi
 			}
 			s.stats.Received++
-			s.stats.Bytes += uint64(d.len)
+			s.stats.Bytes += total
 			return nil
 		}
 		if err := s.wait(); err != nil {
 			return err
 		}
 	}
+}
+
+// maxChain bounds the descriptors of one frame: the kernel's limit is
+// MAX_SKB_FRAGS (17) fragments after the first buffer.
+const maxChain = 18
+
+// chain measures the multi-buffer frame at the consumer position: its
+// descriptor count and total length. The kernel publishes a frame's
+// descriptors together, so an incomplete chain (ok false) is only seen if
+// that ever changes; it is then left for the next call.
+func (x *xsk) chain(avail uint32) (n uint32, total uint64, ok bool) {
+	for n < avail {
+		d := x.rx.rxPeekAt(n)
+		n++
+		total += uint64(d.len)
+		// A chain past the kernel's limit cannot happen; should it, the
+		// descriptors seen so far still go back to the fill ring.
+		if d.options&unix.XDP_PKT_CONTD == 0 || n == maxChain {
+			return n, total, true
+		}
+	}
+	return 0, 0, false
 }
 
 // wait blocks until some RX ring may have frames. A busy stream (the last

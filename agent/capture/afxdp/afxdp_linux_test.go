@@ -4,6 +4,8 @@ package afxdp_test
 
 import (
 	"bufio"
+	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -300,5 +302,92 @@ func BenchmarkNext(b *testing.B) {
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "frames/s")
 	if st := src.Stats(); st.OSDrops != 0 {
 		b.Fatalf("drops in a bounded burst: %+v %+v", st, src.XDPStats())
+	}
+}
+
+// udpFrame is an Ethernet/IPv4/UDP frame of exactly size bytes whose
+// payload starts with seq.
+func udpFrame(size int, seq uint16, src, dst []byte) []byte {
+	b := make([]byte, size)
+	copy(b[0:6], dst)
+	copy(b[6:12], src)
+	b[12], b[13] = 0x08, 0x00
+	ip := b[14:34]
+	ip[0] = 0x45
+	binary.BigEndian.PutUint16(ip[2:], uint16(size-14))
+	binary.BigEndian.PutUint16(ip[4:], seq)
+	ip[8], ip[9] = 64, 17
+	copy(ip[12:16], []byte{10, 231, 0, 2})
+	copy(ip[16:20], []byte{10, 231, 0, 1})
+	var sum uint32
+	for i := 0; i < 20; i += 2 {
+		sum += uint32(binary.BigEndian.Uint16(ip[i:]))
+	}
+	for sum > 0xffff {
+		sum = sum&0xffff + sum>>16
+	}
+	binary.BigEndian.PutUint16(ip[10:], ^uint16(sum))
+	udp := b[34:42]
+	binary.BigEndian.PutUint16(udp[0:], 40000)
+	binary.BigEndian.PutUint16(udp[2:], 9999)
+	binary.BigEndian.PutUint16(udp[4:], uint16(size-34))
+	binary.BigEndian.PutUint16(b[42:], seq)
+	for i := 44; i < size; i++ {
+		b[i] = byte(i)
+	}
+	return b
+}
+
+// TestJumboFrags runs on a 9000-byte MTU, which needs multi-buffer XDP
+// with 2 KiB frames: jumbo frames must be counted with their full length
+// and delivered as their first buffer (the headers) with OrigLen the
+// whole frame, small ones whole.
+func TestJumboFrags(t *testing.T) {
+	for _, mode := range []bpf.XDPMode{bpf.XDPModeNative, bpf.XDPModeGeneric} {
+		t.Run(fmt.Sprint("mode=", mode), func(t *testing.T) {
+			v := nettest.NewVeth(t, nettest.VethConfig{MTU: 9000})
+			src := openIn(t, v.Capture.NS, afxdp.Options{Iface: v.Capture.Name, Mode: mode, AllowHostAddrs: true})
+			t.Logf("attached %s, zero-copy %v", src.AttachMode(), src.ZeroCopy())
+			const n = 200
+			var sent [][]byte
+			var total uint64
+			for i := range n {
+				size := 8000
+				if i%2 == 1 {
+					size = 100
+				}
+				f := udpFrame(size, uint16(i), v.Peer.MAC, v.Capture.MAC)
+				sent = append(sent, f)
+				total += uint64(size)
+			}
+			inj := v.Peer.OpenInjector(t)
+			for _, f := range sent {
+				if err := inj.Send(f); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got, err := nettest.Collect(src, n, 300*time.Millisecond, 10*time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != n {
+				t.Fatalf("got %d frames, want %d; stats %+v xdp %+v", len(got), n, src.Stats(), src.XDPStats())
+			}
+			for i, g := range got {
+				w := sent[i]
+				if g.OrigLen != len(w) || len(g.Data) < 44 || !bytes.Equal(g.Data, w[:len(g.Data)]) {
+					t.Fatalf("frame %d: %d of %d bytes (orig %d), want a prefix of the %d sent", i, len(g.Data), len(w), g.OrigLen, len(w))
+				}
+				if len(w) == 100 && len(g.Data) != 100 {
+					t.Fatalf("small frame %d cut to %d bytes", i, len(g.Data))
+				}
+			}
+			t.Logf("an 8000-byte frame arrives as its first %d bytes", len(got[0].Data))
+			st := src.Stats()
+			if st.Received != n || st.Bytes != total || st.OSDrops != 0 || st.Kernel == nil ||
+				st.Kernel.Packets != n || st.Kernel.Bytes != total || st.Kernel.Sampled != n {
+				t.Fatalf("stats %+v kernel %+v xdp %+v, want %d frames of %d bytes", st, st.Kernel, src.XDPStats(), n, total)
+			}
+		})
 	}
 }

@@ -21,11 +21,11 @@ import (
 
 // Defaults for Options fields left zero.
 const (
-	DefaultFrameSize   = 2048
+	DefaultFrameSize = 2048
 	DefaultNumFrames   = 4096 // per RX queue: 8 MiB of UMEM with 2 KiB frames
 	DefaultPollTimeout = 100 * time.Millisecond
 	// DefaultBatchDelay lets a busy stream build a batch of frames before
-	// user space wakes for it; at 14.88 Mpps a 4096-frame ring fills in
+	// user space wakes for it; at 14.88 Mpps even a 4096-frame ring fills in
 	// 275 µs, so it stays well clear of overrunning the ring.
 	DefaultBatchDelay = 100 * time.Microsecond
 )
@@ -41,9 +41,19 @@ type Options struct {
 	BPF bpf.Options
 	// Mode: XDPModeAuto tries native (driver) mode, then generic.
 	Mode bpf.XDPMode
-	// FrameSize is the UMEM chunk size, a power of two 2048..65536 that
-	// must exceed the MTU plus 256 bytes of headroom; NumFrames the chunks
-	// per queue, a power of two.
+	// FrameSize is the UMEM chunk size, a power of two 2048..65536;
+	// NumFrames the chunks per queue, a power of two. UMEM takes
+	// FrameSize*NumFrames bytes per RX queue, and the RX and fill rings 24
+	// bytes per frame more (DefaultNumFrames: 8 MiB + 96 KiB).
+	//
+	// When the MTU plus Ethernet and VLAN headers exceeds FrameSize less
+	// 256 bytes of XDP headroom, the program is loaded multi-buffer aware
+	// (bpf.Options.Frags) and the sockets bound with XDP_USE_SG: a larger
+	// frame then arrives as its first buffer alone (the headers; CapLen is
+	// that buffer's length, at most FrameSize-256) with OrigLen the whole
+	// frame, and the kernel counters count the whole frame. Raise
+	// FrameSize (up to 16384 keeps 9000-byte jumbo frames whole) to capture
+	// them in full.
 	FrameSize, NumFrames int
 	PollTimeout          time.Duration
 	// BatchDelay: when every RX ring is empty and the previous wait for

@@ -59,6 +59,12 @@ func (r *ring) rxPeek() rxDesc {
 	return *(*rxDesc)(unsafe.Add(r.descs, uintptr(r.cachedCons&r.mask)*unsafe.Sizeof(rxDesc{})))
 }
 
+// rxPeekAt returns the descriptor i slots past the consumer position; the
+// caller checked that more than i are available.
+func (r *ring) rxPeekAt(i uint32) rxDesc {
+	return *(*rxDesc)(unsafe.Add(r.descs, uintptr((r.cachedCons+i)&r.mask)*unsafe.Sizeof(rxDesc{})))
+}
+
 // rxRelease hands n consumed RX slots back to the kernel.
 func (r *ring) rxRelease(n uint32) {
 	r.cachedCons += n
