@@ -21,7 +21,7 @@ import (
 
 // Defaults for Options fields left zero.
 const (
-	DefaultFrameSize = 2048
+	DefaultFrameSize   = 2048
 	DefaultNumFrames   = 4096 // per RX queue: 8 MiB of UMEM with 2 KiB frames
 	DefaultPollTimeout = 100 * time.Millisecond
 	// DefaultBatchDelay lets a busy stream build a batch of frames before
