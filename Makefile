@@ -20,6 +20,7 @@ test-deps: ## install the independent tools the tests compare against (Debian, n
 
 test: test-deps ## install test tools, then run the whole suite (privileged tests skip when not root)
 	$(GO) vet $(PKGS)
+	$(GO) tool staticcheck $(PKGS)
 	$(MAKE) --no-print-directory generate-check
 	CGO_ENABLED=0 $(GO) build $(PKGS)
 	GOOS=darwin $(GO) vet ./agent/... ./decode/... ./sketches/... ./cmd/pktvisor-reader/ >/dev/null

@@ -158,16 +158,15 @@ func sendMix(t *testing.T, v *capturetest.Veth, a *Agent, n int, keep func(captu
 	want := wantOf(sel)
 	deadline := time.Now().Add(10 * time.Second)
 	var got mixWant
-	var deep uint64
 	for time.Now().Before(deadline) {
-		got, deep = netCounters(t, a)
+		got, _ = netCounters(t, a)
 		if got.total >= want.total {
 			break
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
 	time.Sleep(1500 * time.Millisecond)
-	got, deep = netCounters(t, a)
+	got, deep := netCounters(t, a)
 	return want, got, deep
 }
 

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
-	"sort"
 	"strings"
 	"testing"
 )
@@ -262,10 +260,4 @@ func TestClientCompat(t *testing.T) {
 	}
 	path(t, periods[0], "start_tstamp")
 	path(t, periods[0], "events", "events")
-}
-
-func sortedKeys(m map[string]any) []string {
-	k := keysOf(m)
-	sort.Strings(k)
-	return slices.Clip(k)
 }

@@ -45,7 +45,9 @@ func daemonize(args []string) error {
 		return fmt.Errorf("daemonize: %w", err)
 	}
 	w.Close()
-	line, err := bufio.NewReader(r).ReadString('\n')
+	// A read error means the child closed the pipe without a word: it
+	// died before starting, which the empty line below reports.
+	line, _ := bufio.NewReader(r).ReadString('\n')
 	line = strings.TrimSpace(line)
 	if line == "ok" {
 		_ = cmd.Process.Release()

@@ -136,6 +136,7 @@ func serve(ctx context.Context, o *options, doc *config.Document, stdout io.Writ
 	// Quirk 11, fixed: pktvisor exits "Nothing to do" even when --config
 	// defines policies; here a config with policies is enough to run.
 	if o.iface == "" && !o.adminAPI && (doc == nil || len(doc.Policies) == 0) {
+		//lint:ignore ST1005 pktvisor's exact message, kept for compatibility
 		return errors.New("Nothing to do: specify --admin-api or IFACE.")
 	}
 

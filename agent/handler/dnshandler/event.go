@@ -55,8 +55,6 @@ type event struct {
 	xdir       int // v2 transaction direction for dnstap
 }
 
-func (e *event) isReply() bool { return !e.query }
-
 // queryDir maps a packet direction to the transaction direction of a query
 // (toHost: the host serves) and replyDir that of a reply.
 func queryDir(d decode.Direction) int {

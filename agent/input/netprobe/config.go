@@ -80,6 +80,7 @@ func ParseConfig(cfg handler.Config) (Config, error) {
 	case "tcp":
 		c.Test = TestTCP
 	case "http", "udp":
+		//lint:ignore ST1005 pktvisor's exact error text, kept for compatibility
 		return c, fmt.Errorf("Test type currently not supported")
 	default:
 		return c, fmt.Errorf("%s is an invalid/unsupported test type. The valid test types are: %s", tt, testTypes)
