@@ -21,8 +21,14 @@ import (
 
 // Defaults for Options fields left zero.
 const (
-	DefaultFrameSize   = 2048
-	DefaultNumFrames   = 4096 // per RX queue: 8 MiB of UMEM with 2 KiB frames
+	DefaultFrameSize = 2048
+	// DefaultNumFrames is per RX queue: 32 MiB of UMEM with 2 KiB frames
+	// (plus 256 KiB of RX ring and 128 KiB of fill ring). A deeper ring
+	// rides out the moments user space is descheduled, which at line rate
+	// otherwise empty the fill ring and drop frames. The memory is locked
+	// and multiplies with the queues (64 queues: 2 GiB), so lower it on a
+	// NIC with many queues.
+	DefaultNumFrames   = 16384
 	DefaultPollTimeout = 100 * time.Millisecond
 	// DefaultBatchDelay lets a busy stream build a batch of frames before
 	// user space wakes for it; at 14.88 Mpps even a 4096-frame ring fills in
@@ -44,7 +50,7 @@ type Options struct {
 	// FrameSize is the UMEM chunk size, a power of two 2048..65536;
 	// NumFrames the chunks per queue, a power of two. UMEM takes
 	// FrameSize*NumFrames bytes per RX queue, and the RX and fill rings 24
-	// bytes per frame more (DefaultNumFrames: 8 MiB + 96 KiB).
+	// bytes per frame more (DefaultNumFrames: 32 MiB + 384 KiB).
 	//
 	// When the MTU plus Ethernet and VLAN headers exceeds FrameSize less
 	// 256 bytes of XDP headroom, the program is loaded multi-buffer aware
