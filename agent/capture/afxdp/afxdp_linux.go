@@ -42,6 +42,9 @@ type Source struct {
 	busy     bool
 	waitRecv uint64
 	stats    capture.Stats
+	// autoFrames: NumFrames was left to the default and may shrink to fit
+	// RLIMIT_MEMLOCK.
+	autoFrames bool
 }
 
 var _ capture.Source = (*Source)(nil)
@@ -62,10 +65,15 @@ type xsk struct {
 	zeroCopy  bool
 }
 
+// minAutoFrames is the smallest UMEM (4 MiB of 2 KiB frames) a default-sized
+// socket shrinks to before giving up.
+const minAutoFrames = 2048
+
 // Open loads the XDP program, binds an AF_XDP socket to every RX queue of
 // the interface and attaches the program. It works in the calling thread's
 // network namespace.
 func Open(opts Options) (*Source, error) {
+	autoFrames := opts.NumFrames == 0
 	opts = opts.withDefaults()
 	switch {
 	case opts.Iface == "":
@@ -75,7 +83,7 @@ func Open(opts Options) (*Source, error) {
 	case !isPow2(opts.NumFrames):
 		return nil, fmt.Errorf("af_xdp: frame count %d is not a power of two", opts.NumFrames)
 	}
-	s := &Source{opts: opts, pending: -1, stats: capture.Stats{Path: "af_xdp"}}
+	s := &Source{opts: opts, pending: -1, stats: capture.Stats{Path: "af_xdp"}, autoFrames: autoFrames}
 	if err := s.open(); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("af_xdp %s: %w", opts.Iface, err)
@@ -110,6 +118,15 @@ func (s *Source) open() error {
 	}
 	for q := range queues {
 		x, err := newXSK(s.probe.Index(), q, s.opts, sg)
+		// UMEM is pinned memory charged to RLIMIT_MEMLOCK unless the
+		// process has CAP_IPC_LOCK; a service with only the capture
+		// capabilities and the default 8 MiB limit cannot pin the default
+		// 32 MiB. Shrink a default-sized UMEM until it fits rather than
+		// fail (an explicit NumFrames is the user's to keep).
+		for err != nil && s.autoFrames && errors.Is(err, unix.ENOBUFS) && s.opts.NumFrames > minAutoFrames {
+			s.opts.NumFrames /= 2
+			x, err = newXSK(s.probe.Index(), q, s.opts, sg)
+		}
 		if err != nil {
 			return fmt.Errorf("queue %d: %w", q, err)
 		}
