@@ -116,3 +116,22 @@ func cutPercentileRows(pct int, rows []metrics.Entry) []metrics.Entry {
 	}
 	return rows
 }
+
+// ParseModule reads what every handler constructor starts with, in
+// pktvisor's order: reject unknown keys (keys plus the common ones), then
+// the window config, then the metric groups (all == nil: the handler has
+// none, and Groups is nil).
+func ParseModule(name string, cfg Config, keys, all, defaults []string) (Common, Groups, error) {
+	if err := cfg.Validate(keys); err != nil {
+		return Common{}, nil, err
+	}
+	c, err := ParseCommon(name, cfg)
+	if err != nil {
+		return c, nil, err
+	}
+	g, err := ParseGroups(cfg, all, defaults)
+	if err != nil {
+		return c, nil, err
+	}
+	return c, g, nil
+}

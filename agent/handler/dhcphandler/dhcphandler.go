@@ -128,10 +128,7 @@ var (
 
 // New builds a dhcp handler.
 func New(name string, cfg handler.Config, _ handler.Env) (handler.Handler, error) {
-	if err := cfg.Validate(configKeys); err != nil {
-		return nil, err
-	}
-	c, err := handler.ParseCommon(name, cfg)
+	c, _, err := handler.ParseModule(name, cfg, configKeys, nil, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -161,14 +161,7 @@ var (
 
 // NewV1 builds a dns v1 handler.
 func NewV1(name string, cfg handler.Config, env handler.Env) (handler.Handler, error) {
-	if err := cfg.Validate(configKeysV1); err != nil {
-		return nil, err
-	}
-	c, err := handler.ParseCommon(name, cfg)
-	if err != nil {
-		return nil, err
-	}
-	g, err := handler.ParseGroups(cfg, groupsV1, defaultGroupsV1)
+	c, g, err := handler.ParseModule(name, cfg, configKeysV1, groupsV1, defaultGroupsV1)
 	if err != nil {
 		return nil, err
 	}

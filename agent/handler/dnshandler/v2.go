@@ -169,14 +169,7 @@ var (
 
 // NewV2 builds a dns v2 handler.
 func NewV2(name string, cfg handler.Config, env handler.Env) (handler.Handler, error) {
-	if err := cfg.Validate(configKeysV2); err != nil {
-		return nil, err
-	}
-	c, err := handler.ParseCommon(name, cfg)
-	if err != nil {
-		return nil, err
-	}
-	g, err := handler.ParseGroups(cfg, groupsV2, defaultGroupsV2)
+	c, g, err := handler.ParseModule(name, cfg, configKeysV2, groupsV2, defaultGroupsV2)
 	if err != nil {
 		return nil, err
 	}

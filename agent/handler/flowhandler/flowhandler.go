@@ -203,14 +203,7 @@ var (
 
 // New builds a flow handler.
 func New(name string, cfg handler.Config, env handler.Env) (handler.Handler, error) {
-	if err := cfg.Validate(configKeys); err != nil {
-		return nil, err
-	}
-	c, err := handler.ParseCommon(name, cfg)
-	if err != nil {
-		return nil, err
-	}
-	g, err := handler.ParseGroups(cfg, allGroups, defaultGroups)
+	c, g, err := handler.ParseModule(name, cfg, configKeys, allGroups, defaultGroups)
 	if err != nil {
 		return nil, err
 	}

@@ -108,14 +108,7 @@ var (
 
 // NewV1 builds a net v1 handler.
 func NewV1(name string, cfg handler.Config, env handler.Env) (handler.Handler, error) {
-	if err := cfg.Validate(configKeys); err != nil {
-		return nil, err
-	}
-	c, err := handler.ParseCommon(name, cfg)
-	if err != nil {
-		return nil, err
-	}
-	g, err := handler.ParseGroups(cfg, groupsV1, groupsV1)
+	c, g, err := handler.ParseModule(name, cfg, configKeys, groupsV1, groupsV1)
 	if err != nil {
 		return nil, err
 	}

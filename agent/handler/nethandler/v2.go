@@ -140,14 +140,7 @@ var (
 
 // NewV2 builds a net v2 handler.
 func NewV2(name string, cfg handler.Config, env handler.Env) (handler.Handler, error) {
-	if err := cfg.Validate(configKeys); err != nil {
-		return nil, err
-	}
-	c, err := handler.ParseCommon(name, cfg)
-	if err != nil {
-		return nil, err
-	}
-	g, err := handler.ParseGroups(cfg, groupsV2, groupsV2)
+	c, g, err := handler.ParseModule(name, cfg, configKeys, groupsV2, groupsV2)
 	if err != nil {
 		return nil, err
 	}

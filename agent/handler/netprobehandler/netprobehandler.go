@@ -135,14 +135,7 @@ var (
 
 // New builds a netprobe handler.
 func New(name string, cfg handler.Config, _ handler.Env) (handler.Handler, error) {
-	if err := cfg.Validate(configKeys); err != nil {
-		return nil, err
-	}
-	c, err := handler.ParseCommon(name, cfg)
-	if err != nil {
-		return nil, err
-	}
-	g, err := handler.ParseGroups(cfg, groups, defaultGroups)
+	c, g, err := handler.ParseModule(name, cfg, configKeys, groups, defaultGroups)
 	if err != nil {
 		return nil, err
 	}

@@ -77,10 +77,7 @@ var (
 
 // New builds a pcap handler.
 func New(name string, cfg handler.Config, _ handler.Env) (handler.Handler, error) {
-	if err := cfg.Validate(nil); err != nil {
-		return nil, err
-	}
-	c, err := handler.ParseCommon(name, cfg)
+	c, _, err := handler.ParseModule(name, cfg, nil, nil, nil)
 	if err != nil {
 		return nil, err
 	}
