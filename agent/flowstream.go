@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/netip"
 	"strconv"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -25,8 +24,7 @@ type flowStream struct {
 	in       *flowinput.Input
 	file     string
 	listen   flowinput.ListenConfig
-	handlers atomic.Pointer[[]handler.Handler]
-	mu       sync.Mutex
+	handlers handler.Set
 	addr     atomic.Value // netip.AddrPort once listening
 }
 
@@ -45,8 +43,6 @@ func newFlowStream(_ string, cfg handler.Config, _ InputEnv) (Stream, error) {
 		return nil, err
 	}
 	s := &flowStream{in: flowinput.New(typ, flow.NewTemplateCache(0, 0, 0))}
-	empty := []handler.Handler{}
-	s.handlers.Store(&empty)
 	s.in.Attach(s)
 	if s.file, err = cfg.String("pcap_file", ""); err != nil {
 		return nil, err
@@ -81,28 +77,16 @@ func newFlowStream(_ string, cfg handler.Config, _ InputEnv) (Stream, error) {
 }
 
 func (s *flowStream) Attach(h handler.Handler) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	next := append(append([]handler.Handler(nil), *s.handlers.Load()...), h)
-	s.handlers.Store(&next)
+	s.handlers.Attach(h)
 }
 
 func (s *flowStream) Detach(h handler.Handler) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	cur := *s.handlers.Load()
-	next := make([]handler.Handler, 0, len(cur))
-	for _, x := range cur {
-		if x != h {
-			next = append(next, x)
-		}
-	}
-	s.handlers.Store(&next)
+	s.handlers.Detach(h)
 }
 
 // HandleFlows fans a datagram's records out to the attached handlers.
 func (s *flowStream) HandleFlows(dev netip.Addr, ts time.Time, recs []flow.Record) {
-	for _, h := range *s.handlers.Load() {
+	for _, h := range s.handlers.Load() {
 		if c, ok := h.(handler.FlowConsumer); ok {
 			c.HandleFlows(dev, ts, recs)
 		}
@@ -110,7 +94,7 @@ func (s *flowStream) HandleFlows(dev netip.Addr, ts time.Time, recs []flow.Recor
 }
 
 func (s *flowStream) tick(ts time.Time) {
-	for _, h := range *s.handlers.Load() {
+	for _, h := range s.handlers.Load() {
 		if t, ok := h.(handler.Ticker); ok {
 			t.Tick(ts)
 		}
@@ -155,7 +139,7 @@ func (s *flowStream) runFile(ctx context.Context) error {
 	}
 	defer src.Close()
 	start := func(ts time.Time) {
-		for _, h := range *s.handlers.Load() {
+		for _, h := range s.handlers.Load() {
 			if b, ok := h.(handler.Bounded); ok {
 				b.StartAt(ts)
 			}
@@ -163,7 +147,7 @@ func (s *flowStream) runFile(ctx context.Context) error {
 	}
 	st, err := s.in.ReadSource(ctx, src, start)
 	if !st.Last.IsZero() {
-		for _, h := range *s.handlers.Load() {
+		for _, h := range s.handlers.Load() {
 			if b, ok := h.(handler.Bounded); ok {
 				b.EndAt(st.Last)
 			}

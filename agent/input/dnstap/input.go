@@ -56,8 +56,7 @@ type Counters struct {
 // Input is a dnstap input.
 type Input struct {
 	opts     Options
-	handlers atomic.Pointer[[]handler.Handler]
-	mu       sync.Mutex
+	handlers handler.Set
 
 	Counters Counters
 }
@@ -82,32 +81,17 @@ func New(opts Options) (*Input, error) {
 		opts.Now = time.Now
 	}
 	in := &Input{opts: opts}
-	empty := []handler.Handler{}
-	in.handlers.Store(&empty)
 	return in, nil
 }
 
 // Attach adds a handler; it receives messages if it is a DnstapConsumer.
 func (in *Input) Attach(h handler.Handler) {
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	cur := *in.handlers.Load()
-	next := append(append([]handler.Handler(nil), cur...), h)
-	in.handlers.Store(&next)
+	in.handlers.Attach(h)
 }
 
 // Detach removes a handler.
 func (in *Input) Detach(h handler.Handler) {
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	cur := *in.handlers.Load()
-	next := make([]handler.Handler, 0, len(cur))
-	for _, x := range cur {
-		if x != h {
-			next = append(next, x)
-		}
-	}
-	in.handlers.Store(&next)
+	in.handlers.Detach(h)
 }
 
 // Run reads the file (returning at its end) or serves the socket/listener
@@ -188,7 +172,7 @@ func (in *Input) heartbeat(ctx context.Context) {
 			return
 		case <-t.C:
 			now := in.opts.Now()
-			for _, h := range *in.handlers.Load() {
+			for _, h := range in.handlers.Load() {
 				if tk, ok := h.(handler.Ticker); ok {
 					tk.Tick(now)
 				}
@@ -253,7 +237,7 @@ func (in *Input) session(r *Reader, recorded bool) {
 			in.Counters.Filtered.Add(1)
 			continue
 		}
-		hs := *in.handlers.Load()
+		hs := in.handlers.Load()
 		if recorded {
 			ts := msg.QueryTime
 			if msg.Type.IsResponse() && !msg.ResponseTime.IsZero() {
@@ -279,7 +263,7 @@ func (in *Input) session(r *Reader, recorded bool) {
 		}
 	}
 	if recorded && !last.IsZero() {
-		for _, h := range *in.handlers.Load() {
+		for _, h := range in.handlers.Load() {
 			if b, ok := h.(handler.Bounded); ok {
 				b.EndAt(last)
 			}

@@ -9,7 +9,6 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -38,8 +37,7 @@ type Input struct {
 	every     time.Duration
 	rng       *rand.Rand
 
-	mu       sync.Mutex
-	handlers atomic.Pointer[[]handler.Handler]
+	handlers handler.Set
 	sent     atomic.Uint64
 }
 
@@ -57,32 +55,17 @@ func New(cfg handler.Config, opts Options) (*Input, error) {
 		opts.Every = time.Second
 	}
 	in := &Input{failStart: fail, every: opts.Every, rng: rand.New(rand.NewPCG(opts.Seed, opts.Seed^0x9e3779b97f4a7c15))}
-	empty := []handler.Handler{}
-	in.handlers.Store(&empty)
 	return in, nil
 }
 
 // Attach adds a handler; it receives events if it is a Consumer.
 func (in *Input) Attach(h handler.Handler) {
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	cur := *in.handlers.Load()
-	next := append(append([]handler.Handler(nil), cur...), h)
-	in.handlers.Store(&next)
+	in.handlers.Attach(h)
 }
 
 // Detach removes a handler.
 func (in *Input) Detach(h handler.Handler) {
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	cur := *in.handlers.Load()
-	next := make([]handler.Handler, 0, len(cur))
-	for _, x := range cur {
-		if x != h {
-			next = append(next, x)
-		}
-	}
-	in.handlers.Store(&next)
+	in.handlers.Detach(h)
 }
 
 // Sent is the number of events emitted.
@@ -102,7 +85,7 @@ func (in *Input) Run(ctx context.Context) error {
 			return ctx.Err()
 		case now := <-t.C:
 			v := in.rng.Uint64()
-			for _, h := range *in.handlers.Load() {
+			for _, h := range in.handlers.Load() {
 				if c, ok := h.(Consumer); ok {
 					c.MockEvent(v, now)
 				}

@@ -96,8 +96,7 @@ type Input struct {
 	cfg  Config
 	opts Options
 
-	mu       sync.Mutex
-	handlers atomic.Pointer[[]handler.Handler]
+	handlers handler.Set
 
 	pingSockets atomic.Int64
 }
@@ -117,8 +116,6 @@ func New(cfg Config, opts Options) (*Input, error) {
 		opts.Now = time.Now
 	}
 	in := &Input{cfg: cfg, opts: opts}
-	empty := []handler.Handler{}
-	in.handlers.Store(&empty)
 	return in, nil
 }
 
@@ -131,25 +128,12 @@ func (in *Input) Attach(h handler.Handler) {
 	if r, ok := h.(TTLReceiver); ok {
 		r.SetInputTTL(in.cfg.Timeout)
 	}
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	cur := *in.handlers.Load()
-	next := append(append([]handler.Handler(nil), cur...), h)
-	in.handlers.Store(&next)
+	in.handlers.Attach(h)
 }
 
 // Detach removes a handler.
 func (in *Input) Detach(h handler.Handler) {
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	cur := *in.handlers.Load()
-	next := make([]handler.Handler, 0, len(cur))
-	for _, x := range cur {
-		if x != h {
-			next = append(next, x)
-		}
-	}
-	in.handlers.Store(&next)
+	in.handlers.Detach(h)
 }
 
 // Info is the input's part of the info JSON.
@@ -161,7 +145,7 @@ func (in *Input) Info() map[string]any {
 }
 
 func (in *Input) emit(e *Event) {
-	for _, h := range *in.handlers.Load() {
+	for _, h := range in.handlers.Load() {
 		if c, ok := h.(Consumer); ok {
 			c.ProbeEvent(e)
 		}
