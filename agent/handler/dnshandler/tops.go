@@ -54,57 +54,30 @@ func writeStrings(w metrics.Writer, c handler.Common, n metrics.Name, label stri
 // ecsTops are the ECS heavy hitters: the subnet address and, with an
 // enricher, its location and ASN.
 type ecsTops struct {
-	addr   *sketches.TopK[netip.Addr]
-	geo    *sketches.StringTopK
-	asn    *sketches.StringTopK
-	coords map[string][2]string
+	addr *sketches.TopK[netip.Addr]
+	geo  handler.GeoTops
 }
 
 func newECSTops() ecsTops {
-	return ecsTops{addr: newAddrTop(), geo: newStringTop(), asn: newStringTop(), coords: map[string][2]string{}}
+	return ecsTops{addr: newAddrTop(), geo: handler.NewGeoTops()}
 }
 
 func (t *ecsTops) add(e handler.Enricher, a netip.Addr) {
 	t.addr.Add(a)
-	if e == nil {
-		return
-	}
-	if loc, ok := e.City(a); ok {
-		t.geo.Add(loc.Name, 1)
-		if _, seen := t.coords[loc.Name]; !seen && len(t.coords) < 4*handler.TopKCapacity {
-			t.coords[loc.Name] = [2]string{loc.Lat, loc.Lon}
-		}
-	}
-	if asn, ok := e.ASN(a); ok {
-		t.asn.Add(asn, 1)
-	}
+	t.geo.Add(e, a)
 }
 
 func (t *ecsTops) merge(o *ecsTops) {
 	t.addr.Merge(o.addr)
-	t.geo.Merge(o.geo)
-	t.asn.Merge(o.asn)
-	for k, v := range o.coords {
-		if _, ok := t.coords[k]; !ok && len(t.coords) < 4*handler.TopKCapacity {
-			t.coords[k] = v
-		}
-	}
+	t.geo.Merge(&o.geo)
 }
 
 func (t *ecsTops) reset() {
 	t.addr.Reset()
 	t.geo.Reset()
-	t.asn.Reset()
-	clear(t.coords)
 }
 
 func (t *ecsTops) write(w metrics.Writer, c handler.Common, addr, geo, asn metrics.Name) {
-	rows := handler.Rows(c, t.geo.Top(c.TopN, nil), ident)
-	for i := range rows {
-		ll := t.coords[rows[i].Name]
-		rows[i].Lat, rows[i].Lon = ll[0], ll[1]
-	}
-	w.TopN(geo, "geo_loc", rows)
-	w.TopN(asn, "asn", handler.Rows(c, t.asn.Top(c.TopN, nil), ident))
+	t.geo.Write(w, c, geo, asn)
 	w.TopN(addr, "ecs", handler.Rows(c, t.addr.Top(c.TopN, nil), addrName))
 }
