@@ -36,8 +36,8 @@ type dirCounters struct {
 	bytes, packets                         uint64
 }
 
-func (c *dirCounters) add(r *flow.Record, b, p uint64) {
-	switch r.Proto {
+func (c *dirCounters) add(r *aggKey, b, p uint64) {
+	switch r.proto {
 	case 17:
 		c.udpB += b
 		c.udpP += p
@@ -48,10 +48,10 @@ func (c *dirCounters) add(r *flow.Record, b, p uint64) {
 		c.otherB += b
 		c.otherP += p
 	}
-	if r.Src.Is4() {
+	if r.src.Is4() {
 		c.v4B += b
 		c.v4P += p
-	} else if r.Src.Is6() {
+	} else if r.src.Is6() {
 		c.v6B += b
 		c.v6P += p
 	}
@@ -129,6 +129,7 @@ func (m *ifMetrics) merge(o *ifMetrics) {
 }
 
 type device struct {
+	addr             netip.Addr
 	name             string
 	flows, filtered  uint64
 	ifaces           map[uint32]*ifMetrics
@@ -137,23 +138,24 @@ type device struct {
 	ifOverflow       uint64
 }
 
-func newDevice(name string) *device {
+func newDevice(addr netip.Addr, name string) *device {
 	h := func(v uint32) uint64 { return sketches.HashUint64(uint64(v)) }
-	return &device{name: name, ifaces: map[uint32]*ifMetrics{}, ifaceNames: map[uint32]string{}, inIfaces: newWtop(h), outIfs: newWtop(h)}
+	return &device{addr: addr, name: name, ifaces: map[uint32]*ifMetrics{}, ifaceNames: map[uint32]string{}, inIfaces: newWtop(h), outIfs: newWtop(h)}
 }
 
 type bucket struct {
+	h              *Handler // replays pending records with the handler's settings
 	devices        map[netip.Addr]*device
 	deviceOverflow uint64
+	pend           pending
 }
 
-func newBucket() *bucket { return &bucket{devices: map[netip.Addr]*device{}} }
-
 func (b *bucket) Merge(o *bucket) {
+	o.replay()
 	for a, od := range o.devices {
 		d, ok := b.devices[a]
 		if !ok {
-			d = newDevice(od.name)
+			d = newDevice(a, od.name)
 			b.devices[a] = d
 		}
 		d.flows += od.flows
@@ -178,22 +180,41 @@ func (b *bucket) Merge(o *bucket) {
 // keeping every device's sketches alive would hold memory for exporters
 // that went away.
 func (b *bucket) Reset() {
+	b.pend.reset()
 	clear(b.devices)
 	b.deviceOverflow = 0
 }
 
 func (b *bucket) Tick(time.Time)  {}
-func (b *bucket) Close(time.Time) {}
+func (b *bucket) Close(time.Time) { b.replay() }
+
+// replay folds the pending aggregates into the counters and sketches. Every
+// reader of a bucket (write, Merge) calls it first, under the window lock,
+// so what is read is exact.
+func (b *bucket) replay() {
+	p := &b.pend
+	for i := range p.keys {
+		b.h.replay(&p.keys[i], &p.vals[i])
+	}
+	p.reset()
+}
 
 // Handler is the flow handler.
 type Handler struct {
 	common   handler.Common
 	groups   handler.Groups
+	on       hotGroups
 	set      settings
 	enrich   handler.Enricher
 	services handler.ServiceNamer
 	sampler  window.Sampler
 	mgr      *window.Manager[*bucket]
+
+	pendingLimit int // maxPending; tests set 1 to replay every record at once
+}
+
+type hotGroups struct {
+	cardinality, topIPs, topPorts, topIPsPorts, topTOS, conversations, topGeo bool
 }
 
 var (
@@ -215,11 +236,24 @@ func New(name string, cfg handler.Config, env handler.Env) (handler.Handler, err
 	if env.Services != nil {
 		svc = env.Services
 	}
-	return &Handler{
-		common: c, groups: g, set: s, enrich: env.Enrich, services: svc,
-		sampler: window.NewSampler(c.SampleRate),
-		mgr:     window.New(newBucket, c.WindowOptions()),
-	}, nil
+	h := &Handler{
+		common: c, groups: g, on: groupFlags(g), set: s, enrich: env.Enrich, services: svc,
+		sampler: window.NewSampler(c.SampleRate), pendingLimit: maxPending,
+	}
+	h.mgr = window.New(h.newBucket, c.WindowOptions())
+	return h, nil
+}
+
+func (h *Handler) newBucket() *bucket { return &bucket{h: h, devices: map[netip.Addr]*device{}} }
+
+// groupFlags reads the metric groups the per-record path tests into plain
+// booleans, once, instead of a map lookup per record and group.
+func groupFlags(g handler.Groups) hotGroups {
+	return hotGroups{
+		cardinality: g.On("cardinality"), topIPs: g.On("top_ips"), topPorts: g.On("top_ports"),
+		topIPsPorts: g.On("top_ips_ports"), topTOS: g.On("top_tos"), conversations: g.On("conversations"),
+		topGeo: g.On("top_geo"),
+	}
 }
 
 func (h *Handler) Name() string         { return h.common.Name }
@@ -245,24 +279,24 @@ func (h *Handler) device(b *bucket, a netip.Addr) *device {
 	if info, ok := h.set.deviceMap[a]; ok && h.set.enrichment {
 		name = info.name
 	}
-	d = newDevice(name)
+	d = newDevice(a, name)
 	b.devices[a] = d
 	return d
 }
 
-func (h *Handler) iface(d *device, dev netip.Addr, idx uint32) *ifMetrics {
+func (h *Handler) iface(d *device, idx uint32, records uint64) *ifMetrics {
 	m, ok := d.ifaces[idx]
 	if ok {
 		return m
 	}
 	if len(d.ifaces) >= MaxIfacesPerDevice {
-		d.ifOverflow++
+		d.ifOverflow += records
 		return nil
 	}
 	m = newIfMetrics()
 	d.ifaces[idx] = m
 	name := strconv.FormatUint(uint64(idx), 10)
-	if info, ok := h.set.deviceMap[dev]; ok && h.set.enrichment {
+	if info, ok := h.set.deviceMap[d.addr]; ok && h.set.enrichment {
 		if n, ok := info.interfaces[idx]; ok {
 			name = n
 		}
@@ -291,18 +325,22 @@ func (h *Handler) HandleFlows(dev netip.Addr, ts time.Time, recs []flow.Record) 
 		}
 	}
 	for i := range recs {
-		h.record(d, dev, &recs[i], allowed, deep)
+		if h.record(b, d, &recs[i], allowed, deep) {
+			b.replay()
+		}
 	}
 }
 
-func (h *Handler) record(d *device, dev netip.Addr, r *flow.Record, allowed []portRange, deep bool) {
+// record applies the filters to r and adds it to the bucket's pending
+// aggregates; it reports whether they are full and must be replayed.
+func (h *Handler) record(b *bucket, d *device, r *flow.Record, allowed []portRange, deep bool) (full bool) {
 	hasIn, hasOut := r.HasInIf, r.HasOutIf
 	if allowed != nil {
 		hasIn = hasIn && inRanges(allowed, r.InIf)
 		hasOut = hasOut && inRanges(allowed, r.OutIf)
 		if !hasIn && !hasOut {
 			d.filtered++
-			return
+			return false
 		}
 	}
 	if h.set.onlyIn {
@@ -312,7 +350,7 @@ func (h *Handler) record(d *device, dev netip.Addr, r *flow.Record, allowed []po
 	}
 	if !hasIn && !hasOut || !h.pass(r) {
 		d.filtered++
-		return
+		return false
 	}
 	d.flows++
 	packets, bytes := r.Packets, r.Bytes
@@ -320,20 +358,36 @@ func (h *Handler) record(d *device, dev netip.Addr, r *flow.Record, allowed []po
 		packets *= uint64(r.SampleRate)
 		bytes *= uint64(r.SampleRate)
 	}
-	var k recordKeys
-	if deep {
-		h.keys(r, &k)
+	k := aggKey{
+		d: d, src: r.Src, dst: r.Dst, sp: r.SrcPort, dp: r.DstPort, proto: r.Proto, tos: r.TOS,
+		hasIn: hasIn, hasOut: hasOut, deep: deep,
 	}
 	if hasIn {
-		if m := h.iface(d, dev, r.InIf); m != nil {
-			d.inIfaces.add(r.InIf, bytes, packets)
-			h.account(m, dirIn, r, &k, bytes, packets, deep)
-		}
+		k.inIf = r.InIf
 	}
 	if hasOut {
-		if m := h.iface(d, dev, r.OutIf); m != nil {
-			d.outIfs.add(r.OutIf, bytes, packets)
-			h.account(m, dirOut, r, &k, bytes, packets, deep)
+		k.outIf = r.OutIf
+	}
+	return b.pend.add(&k, bytes, packets, h.pendingLimit)
+}
+
+// replay accounts one aggregate as a single record weighted by its sums.
+func (h *Handler) replay(a *aggKey, v *aggVal) {
+	d := a.d
+	var k recordKeys
+	if a.deep {
+		h.keys(a, &k)
+	}
+	if a.hasIn {
+		if m := h.iface(d, a.inIf, v.records); m != nil {
+			d.inIfaces.add(a.inIf, v.bytes, v.packets)
+			h.account(m, dirIn, a, &k, v.bytes, v.packets, a.deep)
+		}
+	}
+	if a.hasOut {
+		if m := h.iface(d, a.outIf, v.records); m != nil {
+			d.outIfs.add(a.outIf, v.bytes, v.packets)
+			h.account(m, dirOut, a, &k, v.bytes, v.packets, a.deep)
 		}
 	}
 }
@@ -353,17 +407,17 @@ type recordKeys struct {
 	hasConv          bool
 }
 
-func (h *Handler) keys(r *flow.Record, k *recordKeys) {
-	g := h.groups
-	if g.On("top_ips") || g.On("top_ips_ports") || g.On("conversations") {
-		k.src, k.dst = h.summarize(r.Src), h.summarize(r.Dst)
+func (h *Handler) keys(r *aggKey, k *recordKeys) {
+	g := &h.on
+	if g.topIPs || g.topIPsPorts || g.conversations {
+		k.src, k.dst = h.summarize(r.src), h.summarize(r.dst)
 		k.hSrc, k.hDst = hashIPKey(k.src), hashIPKey(k.dst)
 	}
-	k.sp, k.dp = portKey{r.Proto, r.SrcPort}, portKey{r.Proto, r.DstPort}
+	k.sp, k.dp = portKey{r.proto, r.sp}, portKey{r.proto, r.dp}
 	k.hSp, k.hDp = hashPortKey(k.sp), hashPortKey(k.dp)
 	k.srcIPP, k.dstIPP = ipPortKey{k.src, k.sp}, ipPortKey{k.dst, k.dp}
 	k.hSrcIPP, k.hDstIPP = k.hSrc*31^k.hSp, k.hDst*31^k.hDp
-	if g.On("conversations") && r.SrcPort > 0 && r.DstPort > 0 {
+	if g.conversations && r.sp > 0 && r.dp > 0 {
 		a, c, ha, hc := k.srcIPP, k.dstIPP, k.hSrcIPP, k.hDstIPP
 		if hc < ha {
 			a, c, ha, hc = c, a, hc, ha
@@ -449,57 +503,57 @@ func asnNumber(asn string) string {
 	return asn
 }
 
-func (h *Handler) account(m *ifMetrics, dir int, r *flow.Record, k *recordKeys, bytes, packets uint64, deep bool) {
+func (h *Handler) account(m *ifMetrics, dir int, r *aggKey, k *recordKeys, bytes, packets uint64, deep bool) {
 	m.cnt[dir].add(r, bytes, packets)
 	if !deep {
 		return
 	}
-	g := h.groups
-	if g.On("cardinality") {
+	g := &h.on
+	if g.cardinality {
 		if dir == dirIn {
-			m.srcIPsIn.AddHash(sketches.HashAddr(r.Src))
-			if r.SrcPort > 0 {
+			m.srcIPsIn.AddHash(sketches.HashAddr(r.src))
+			if r.sp > 0 {
 				m.srcPortsIn.AddHash(k.hSp)
 			}
 		} else {
-			m.dstIPsOut.AddHash(sketches.HashAddr(r.Dst))
-			if r.DstPort > 0 {
+			m.dstIPsOut.AddHash(sketches.HashAddr(r.dst))
+			if r.dp > 0 {
 				m.dstPortsOut.AddHash(k.hDp)
 			}
 		}
 	}
-	if g.On("top_ips") {
+	if g.topIPs {
 		m.srcIPs[dir].addHashed(k.hSrc, k.src, bytes, packets)
 		m.dstIPs[dir].addHashed(k.hDst, k.dst, bytes, packets)
 	}
-	if g.On("top_ports") {
-		if r.SrcPort > 0 {
+	if g.topPorts {
+		if r.sp > 0 {
 			m.srcPorts[dir].addHashed(k.hSp, k.sp, bytes, packets)
 		}
-		if r.DstPort > 0 {
+		if r.dp > 0 {
 			m.dstPorts[dir].addHashed(k.hDp, k.dp, bytes, packets)
 		}
 	}
-	if g.On("top_ips_ports") {
-		if r.SrcPort > 0 {
+	if g.topIPsPorts {
+		if r.sp > 0 {
 			m.srcIPPorts[dir].addHashed(k.hSrcIPP, k.srcIPP, bytes, packets)
 		}
-		if r.DstPort > 0 {
+		if r.dp > 0 {
 			m.dstIPPorts[dir].addHashed(k.hDstIPP, k.dstIPP, bytes, packets)
 		}
 	}
-	if g.On("top_tos") {
-		m.dscp[dir].add(r.TOS>>2, bytes, packets)
-		m.ecn[dir].add(r.TOS&3, bytes, packets)
+	if g.topTOS {
+		m.dscp[dir].add(r.tos>>2, bytes, packets)
+		m.ecn[dir].add(r.tos&3, bytes, packets)
 	}
 	if k.hasConv {
 		m.conv.addHashed(k.hConv, k.conv, bytes, packets)
-		if g.On("cardinality") {
+		if g.cardinality {
 			m.conversations.AddHash(k.hConv)
 		}
 	}
-	if g.On("top_geo") && h.enrich != nil {
-		for _, a := range [2]netip.Addr{r.Src, r.Dst} {
+	if g.topGeo && h.enrich != nil {
+		for _, a := range [2]netip.Addr{r.src, r.dst} {
 			if loc, ok := h.enrich.City(a); ok {
 				m.geo.add(loc.Name, bytes, packets)
 			}

@@ -45,6 +45,7 @@ func ipKeyName(k ipKey) string { return k.String() }
 func u32Name(v uint32) string { return strconv.FormatUint(uint64(v), 10) }
 
 func (h *Handler) write(b *bucket, w metrics.Writer) {
+	b.replay()
 	g := h.groups
 	c := h.common
 	addrs := make([]netip.Addr, 0, len(b.devices))
