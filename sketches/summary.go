@@ -41,6 +41,13 @@ type summary[S any] struct {
 	nextSeq  uint64
 	cands    []ssCand // Merge scratch
 	order    []int32  // Top scratch
+
+	// The optional admission filter (see admit): per hash bucket, an upper
+	// bound on the weight of every untracked key in the bucket, never above
+	// floor(). Allocated when the summary first fills.
+	filtered bool
+	filter   []uint64
+	fshift   uint
 }
 
 type ssEntry struct {
@@ -133,16 +140,45 @@ func (s *summary[S]) bump(i int32, w uint64) {
 // last entry (the caller appends the key) rather than a recycled one (the
 // caller overwrites keys[i]). Recycling evicts the minimum counter: the new
 // key inherits its count as error, which is the Space-Saving rule.
+//
+// With the admission filter, a full summary first adds w to the key's
+// filter bucket, and admits the key only when the bucket would rise above
+// the minimum counter; the new key then inherits the bucket, not the
+// minimum, as error, and the evicted key's count goes to its own bucket.
+// i is -1 when the filter absorbed the update. This is Filtered
+// Space-Saving (Homem and Carvalho, 2010) with the bucket capped at the
+// minimum, which keeps Space-Saving's guarantees exactly: a bucket bounds
+// every untracked key in it and never exceeds the minimum, so errors stay
+// at most the minimum and counters still sum to at most the total. What it
+// buys is fewer evictions when a flood of one-off keys (spoofed sources,
+// random ports) would otherwise replace a counter on every update.
 func (s *summary[S]) admit(h, w uint64) (i int32, isNew bool) {
 	s.total = addSat(s.total, w)
+	var base uint64
+	var fb *uint64
+	if s.filtered {
+		if s.filter == nil && s.full() {
+			s.initFilter()
+		}
+		if s.filter != nil {
+			fb = &s.filter[s.fslot(h)]
+			base = *fb
+			if s.full() {
+				if nb := addSat(base, w); nb <= s.floor() {
+					*fb = nb
+					return -1, false
+				}
+			}
+		}
+	}
 	if !s.full() {
 		if 2*(len(s.entries)+1) > len(s.table) {
 			s.grow()
 		}
 		i = int32(len(s.entries))
-		s.entries = append(s.entries, ssEntry{hash: h, count: w, seq: s.nextSeq})
+		s.entries = append(s.entries, ssEntry{hash: h, count: addSat(base, w), err: base, seq: s.nextSeq})
 		s.nextSeq++
-		s.heap = append(s.heap, heapSlot{count: w, idx: i})
+		s.heap = append(s.heap, heapSlot{count: s.entries[i].count, idx: i})
 		s.insertSlot(i)
 		s.siftUp(len(s.heap) - 1)
 		return i, true
@@ -152,6 +188,12 @@ func (s *summary[S]) admit(h, w uint64) (i int32, isNew bool) {
 	s.deleteSlot(i)
 	e := &s.entries[i]
 	floor := e.count
+	if fb != nil {
+		if eb := &s.filter[s.fslot(e.hash)]; *eb < floor {
+			*eb = floor
+		}
+		floor = base
+	}
 	*e = ssEntry{hash: h, count: addSat(floor, w), err: floor, seq: s.nextSeq}
 	s.nextSeq++
 	s.insertSlot(i)
@@ -159,6 +201,76 @@ func (s *summary[S]) admit(h, w uint64) (i int32, isNew bool) {
 	s.siftDown(0)
 	return i, false
 }
+
+// maxFilterSize caps the filter at 2 MiB for very large capacities; a
+// smaller filter only admits more often.
+const maxFilterSize = 1 << 18
+
+// initFilter allocates four buckets per counter, which cut evictions in a
+// flood of distinct keys about fourfold in simulation; more buckets cost
+// memory for little further gain.
+func (s *summary[S]) initFilter() {
+	size := minTableSize
+	for size < 4*s.capacity && size < maxFilterSize {
+		size <<= 1
+	}
+	s.filter = make([]uint64, size)
+	s.fshift = uint(64 - bits.TrailingZeros(uint(size)))
+}
+
+// enableFilter turns the filter on. On a summary that has already evicted,
+// an untracked key may weigh up to the minimum counter, so the buckets start
+// there; before that every key seen is tracked and they start at zero when
+// the summary fills.
+func (s *summary[S]) enableFilter() {
+	if s.filtered {
+		return
+	}
+	s.filtered = true
+	if s.full() {
+		s.initFilter()
+		f := s.floor()
+		for j := range s.filter {
+			s.filter[j] = f
+		}
+	}
+}
+
+// mergeFilter prepares the receiver's filter for a merge with o, given the
+// floors ft and fo taken before it: a key untracked on both sides weighs at
+// most its bucket (or the floor, for a side without a filter) on each, so
+// the merged bucket is their sum. Keys that the merge drops are added by
+// mergeSummaries. Both sums stay at most the merged minimum, since every
+// merged counter includes at least ft + fo.
+func (s *summary[S]) mergeFilter(o *summary[S], ft, fo uint64) {
+	if !s.filtered || (s.filter == nil && ft == 0 && fo == 0 && o.filter == nil) {
+		return
+	}
+	if s.filter == nil {
+		s.initFilter()
+		for j := range s.filter {
+			s.filter[j] = ft
+		}
+	}
+	switch {
+	case o.filter != nil && len(o.filter) == len(s.filter):
+		for j := range s.filter {
+			s.filter[j] = addSat(s.filter[j], o.filter[j]) // also right when o == s
+		}
+	default:
+		add := fo
+		if o.filter != nil {
+			add = slices.Max(o.filter)
+		}
+		for j := range s.filter {
+			s.filter[j] = addSat(s.filter[j], add)
+		}
+	}
+}
+
+// fslot is the filter bucket of hash h, from a different multiplier than
+// slot so that table clusters and filter buckets are unrelated.
+func (s *summary[S]) fslot(h uint64) int { return int((h * 0xc2b2ae3d27d4eb4f) >> s.fshift) }
 
 func (s *summary[S]) grow() {
 	size := 2 * len(s.table)
@@ -249,6 +361,7 @@ func (s *summary[S]) siftDown(j int) {
 
 // reset empties the summary and keeps every buffer.
 func (s *summary[S]) reset() {
+	clear(s.filter)
 	s.entries = s.entries[:0]
 	s.heap = s.heap[:0]
 	clear(s.table)
@@ -339,6 +452,14 @@ func mergeSummaries[S any](s, o *summary[S], copyKey func(dst, src S) S) {
 		return cmp.Compare(a.seq, b.seq)
 	})
 	if len(c) > s.capacity {
+		if s.filter != nil {
+			// A dropped key weighs at most its merged count.
+			for _, x := range c[s.capacity:] {
+				if b := &s.filter[s.fslot(x.hash)]; *b < x.count {
+					*b = x.count
+				}
+			}
+		}
 		c = c[:s.capacity]
 	}
 	alt := s.keysAlt[:0]

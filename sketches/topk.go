@@ -79,11 +79,25 @@ func (t *TopK[K]) AddHashed(h uint64, k K, w uint64) {
 		return
 	}
 	i, isNew := t.s.admit(h, w)
+	if i < 0 {
+		return // absorbed by the admission filter
+	}
 	if isNew {
 		t.s.keys = append(t.s.keys, k)
 	} else {
 		t.s.keys[i] = k
 	}
+}
+
+// WithAdmissionFilter turns on the admission filter (see summary.admit for
+// the rule and why it keeps the guarantees) and returns t: in a stream of
+// many one-off keys it replaces most evictions with an add to an array, at
+// 32 bytes of memory per counter once the sketch is full. Results differ
+// from plain Space-Saving's but satisfy the same bounds. Turn it on before
+// the first update.
+func (t *TopK[K]) WithAdmissionFilter() *TopK[K] {
+	t.s.enableFilter()
+	return t
 }
 
 // Merge adds o's heavy hitters into t (see mergeSummaries for the rule). t
@@ -120,6 +134,7 @@ func (t *TopK[K]) Merge(o *TopK[K]) {
 		c = append(c, ssCand{count: addSat(e.count, ft), err: addSat(e.err, ft), hash: h, seq: e.seq, src: 1, idx: int32(j)})
 	}
 	t.s.cands = c
+	t.s.mergeFilter(&o.s, ft, fo)
 	mergeSummaries(&t.s, &o.s, func(_, src K) K { return src })
 	// Drop references to keys no longer tracked.
 	clear(t.s.keysAlt[:cap(t.s.keysAlt)])
@@ -218,6 +233,9 @@ func (t *StringTopK) AddBytesHashed(h uint64, b []byte, w uint64) {
 		return
 	}
 	i, isNew := t.s.admit(h, w)
+	if i < 0 {
+		return // absorbed by the admission filter
+	}
 	if !isNew {
 		t.s.keys[i] = copyBytes(t.s.keys[i], b)
 		return
@@ -235,6 +253,12 @@ func (t *StringTopK) AddBytesHashed(h uint64, b []byte, w uint64) {
 // Add adds weight w to the key s.
 func (t *StringTopK) Add(s string, w uint64) {
 	t.AddBytes(unsafeBytes(s), w)
+}
+
+// WithAdmissionFilter is TopK.WithAdmissionFilter.
+func (t *StringTopK) WithAdmissionFilter() *StringTopK {
+	t.s.enableFilter()
+	return t
 }
 
 // Merge adds o's heavy hitters into t, as TopK.Merge.
@@ -267,6 +291,7 @@ func (t *StringTopK) Merge(o *StringTopK) {
 		c = append(c, ssCand{count: addSat(e.count, ft), err: addSat(e.err, ft), hash: e.hash, seq: e.seq, src: 1, idx: int32(j)})
 	}
 	t.s.cands = c
+	t.s.mergeFilter(&o.s, ft, fo)
 	mergeSummaries(&t.s, &o.s, copyBytes)
 }
 

@@ -63,6 +63,14 @@ func checkSummary[S any](s *summary[S]) error {
 	if sum > s.total {
 		return fmt.Errorf("counters sum %d above total %d", sum, s.total)
 	}
+	if s.filter != nil && s.full() {
+		f := s.floor()
+		for j, b := range s.filter {
+			if b > f {
+				return fmt.Errorf("filter bucket %d is %d, above the minimum %d", j, b, f)
+			}
+		}
+	}
 	return nil
 }
 
@@ -74,6 +82,7 @@ func FuzzTopK(f *testing.F) {
 	f.Add(uint8(3), []byte{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15})
 	f.Add(uint8(1), []byte("abcabcabcabcxyz\x06\x07\x0e"))
 	f.Add(uint8(16), []byte{0xf0, 0xf1, 0xf2, 0xf3, 0x04, 0x0c, 0x14, 0x06, 0x8f, 0x07})
+	f.Add(uint8(0x82), []byte{0x00, 0x08, 0x10, 0x18, 0x20, 0x28, 0x30, 0x38, 0x40, 0x04, 0x0c, 0x06, 0x48, 0x50, 0x0f, 0x07})
 	f.Fuzz(fuzzTopKBody)
 }
 
@@ -87,6 +96,12 @@ func fuzzTopKBody(t *testing.T, capacity uint8, ops []byte) {
 		gb, _ := NewTopK(k, HashString)
 		sa, _ := NewStringTopK(k)
 		sb, _ := NewStringTopK(k)
+		if capacity&0x80 != 0 {
+			ga.WithAdmissionFilter()
+			gb.WithAdmissionFilter()
+			sa.WithAdmissionFilter()
+			sb.WithAdmissionFilter()
+		}
 		ta, tb := map[string]uint64{}, map[string]uint64{}
 		for i := 0; i < len(ops); i++ {
 			op := ops[i]

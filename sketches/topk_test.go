@@ -83,42 +83,50 @@ func TestTopKAccuracy(t *testing.T) {
 			for _, weights := range []bool{false, true} {
 				for _, parts := range []int{1, 4} {
 					for _, capacity := range []int{16, 500} {
-						name := fmt.Sprintf("%s/n=%d/w=%v/parts=%d/cap=%d", d.name, n, weights, parts, capacity)
-						t.Run(name, func(t *testing.T) {
-							if n >= 1_000_000 && (parts == 1 || capacity < 500) {
-								t.Skip("one merged configuration per distribution at 1M keeps the run short")
-							}
-							stream := genStream(d, n, weights, uint64(n+capacity))
-							truth := map[uint64]uint64{}
-							var merged *TopK[uint64]
-							for _, part := range partition(stream, parts) {
-								tk, err := NewTopK(capacity, HashUint64)
-								if err != nil {
+						for _, filtered := range []bool{false, true} {
+							name := fmt.Sprintf("%s/n=%d/w=%v/parts=%d/cap=%d/filter=%v", d.name, n, weights, parts, capacity, filtered)
+							t.Run(name, func(t *testing.T) {
+								if n >= 1_000_000 && (parts == 1 || capacity < 500) {
+									t.Skip("one merged configuration per distribution at 1M keeps the run short")
+								}
+								stream := genStream(d, n, weights, uint64(n+capacity))
+								truth := map[uint64]uint64{}
+								var merged *TopK[uint64]
+								for _, part := range partition(stream, parts) {
+									tk, err := NewTopK(capacity, HashUint64)
+									if err != nil {
+										t.Fatal(err)
+									}
+									if filtered {
+										tk.WithAdmissionFilter()
+									}
+									for _, x := range part {
+										if x.w == 1 {
+											tk.Add(x.key)
+										} else {
+											tk.AddWithCount(x.key, x.w)
+										}
+										truth[x.key] += x.w
+									}
+									if merged == nil {
+										merged = tk
+									} else {
+										merged.Merge(tk)
+									}
+								}
+								bound := float64(merged.Total()) / float64(capacity)
+								checkTopK(t, merged.Top(0, nil), merged.Bounds, merged.Total(), truth, capacity, bound)
+								if merged.Len() != min(len(truth), capacity) {
+									t.Fatalf("len %d, distinct %d", merged.Len(), len(truth))
+								}
+								if top := merged.Top(3, nil); len(top) != min(3, merged.Len()) {
+									t.Fatalf("Top(3) gave %d", len(top))
+								}
+								if err := checkSummary(&merged.s); err != nil {
 									t.Fatal(err)
 								}
-								for _, x := range part {
-									if x.w == 1 {
-										tk.Add(x.key)
-									} else {
-										tk.AddWithCount(x.key, x.w)
-									}
-									truth[x.key] += x.w
-								}
-								if merged == nil {
-									merged = tk
-								} else {
-									merged.Merge(tk)
-								}
-							}
-							bound := float64(merged.Total()) / float64(capacity)
-							checkTopK(t, merged.Top(0, nil), merged.Bounds, merged.Total(), truth, capacity, bound)
-							if merged.Len() != min(len(truth), capacity) {
-								t.Fatalf("len %d, distinct %d", merged.Len(), len(truth))
-							}
-							if top := merged.Top(3, nil); len(top) != min(3, merged.Len()) {
-								t.Fatalf("Top(3) gave %d", len(top))
-							}
-						})
+							})
+						}
 					}
 				}
 			}
@@ -129,6 +137,12 @@ func TestTopKAccuracy(t *testing.T) {
 // Merging sketches of different capacities keeps the receiver's capacity and
 // the sum of the parts' bounds.
 func TestTopKMergeUnequalCapacities(t *testing.T) {
+	for _, filters := range [][4]bool{{}, {true, true, true, true}, {true, false, true, false}, {false, true, false, true}} {
+		t.Run(fmt.Sprint(filters), func(t *testing.T) { mergeUnequal(t, filters) })
+	}
+}
+
+func mergeUnequal(t *testing.T, filters [4]bool) {
 	caps := []int{50, 200, 10, 100}
 	stream := genStream(keyDists[1], 200_000, true, 3)
 	truth := map[uint64]uint64{}
@@ -136,6 +150,9 @@ func TestTopKMergeUnequalCapacities(t *testing.T) {
 	var bound float64
 	for i, part := range partition(stream, len(caps)) {
 		tk, _ := NewTopK(caps[i], HashUint64)
+		if filters[i] {
+			tk.WithAdmissionFilter()
+		}
 		var n uint64
 		for _, x := range part {
 			tk.AddWithCount(x.key, x.w)
@@ -150,6 +167,51 @@ func TestTopKMergeUnequalCapacities(t *testing.T) {
 		}
 	}
 	checkTopK(t, merged.Top(0, nil), merged.Bounds, merged.Total(), truth, caps[0], bound)
+}
+
+// TestAdmissionFilterFlood: a flood of one-off keys around a few heavy
+// ones. The filtered sketch keeps every guarantee and replaces far fewer
+// counters than plain Space-Saving (admissions are counted by nextSeq).
+func TestAdmissionFilterFlood(t *testing.T) {
+	const capacity = 256
+	r := newRand(9)
+	var stream []weighted
+	for i := range 300_000 {
+		w := 40 + r.Uint64N(1460)
+		if i%50 == 0 {
+			stream = append(stream, weighted{uint64(i % 7), 1500}) // seven heavy keys
+		} else {
+			stream = append(stream, weighted{1_000_000 + uint64(i), w})
+		}
+	}
+	truth := map[uint64]uint64{}
+	for _, x := range stream {
+		truth[x.key] += x.w
+	}
+	plain, _ := NewTopK(capacity, HashUint64)
+	filtered, _ := NewTopK(capacity, HashUint64)
+	filtered.WithAdmissionFilter()
+	for _, x := range stream {
+		plain.AddWithCount(x.key, x.w)
+		filtered.AddWithCount(x.key, x.w)
+	}
+	for _, tk := range []*TopK[uint64]{plain, filtered} {
+		checkTopK(t, tk.Top(0, nil), tk.Bounds, tk.Total(), truth, capacity, float64(tk.Total())/capacity)
+		if err := checkSummary(&tk.s); err != nil {
+			t.Fatal(err)
+		}
+		top := tk.Top(7, nil)
+		for _, it := range top {
+			if it.Key >= 7 {
+				t.Errorf("a one-off key %d is in the top 7: %v", it.Key, top)
+			}
+		}
+	}
+	if p, f := plain.s.nextSeq, filtered.s.nextSeq; f*2 > p {
+		t.Errorf("filtered sketch admitted %d keys, plain %d: expected far fewer", f, p)
+	} else {
+		t.Logf("admissions: plain %d, filtered %d", p, f)
+	}
 }
 
 // Merge trees (merging merged sketches) keep the bound too.

@@ -19,10 +19,13 @@ type wtop[K comparable] struct {
 	hash func(K) uint64
 }
 
+// newWtop's sketches use the admission filter: flow sources and ports churn
+// (many clients, random ports, spoofed floods), and without it nearly every
+// record evicts a counter in a dozen lists.
 func newWtop[K comparable](hash func(K) uint64) *wtop[K] {
 	b, _ := sketches.NewTopK[K](flowTopCapacity, hash)
 	p, _ := sketches.NewTopK[K](flowTopCapacity, hash)
-	return &wtop[K]{b: b, p: p, hash: hash}
+	return &wtop[K]{b: b.WithAdmissionFilter(), p: p.WithAdmissionFilter(), hash: hash}
 }
 
 func (t *wtop[K]) add(k K, bytes, packets uint64) { t.addHashed(t.hash(k), k, bytes, packets) }
