@@ -12,9 +12,12 @@ import (
 
 const hllPrecision = 14
 
+// newStringTop's and newAddrTop's sketches use the admission filter: qname
+// and client lists are where random-subdomain floods and spoofed sources
+// put a one-off key on every packet.
 func newStringTop() *sketches.StringTopK {
 	t, _ := sketches.NewStringTopK(handler.TopKCapacity)
-	return t
+	return t.WithAdmissionFilter()
 }
 
 func newUint16Top() *sketches.TopK[uint16] {
@@ -24,7 +27,7 @@ func newUint16Top() *sketches.TopK[uint16] {
 
 func newAddrTop() *sketches.TopK[netip.Addr] {
 	t, _ := sketches.NewTopK[netip.Addr](handler.TopKCapacity, sketches.HashAddr)
-	return t
+	return t.WithAdmissionFilter()
 }
 
 func newHLL() *sketches.HLL {

@@ -17,9 +17,11 @@ type ipTops struct {
 }
 
 func newIPTops() ipTops {
+	// The admission filter: spoofed-source floods give a new address per
+	// packet.
 	v4, _ := sketches.NewTopK[netip.Addr](handler.TopKCapacity, sketches.HashAddr)
 	v6, _ := sketches.NewTopK[netip.Addr](handler.TopKCapacity, sketches.HashAddr)
-	return ipTops{v4: v4, v6: v6, geo: handler.NewGeoTops()}
+	return ipTops{v4: v4.WithAdmissionFilter(), v6: v6.WithAdmissionFilter(), geo: handler.NewGeoTops()}
 }
 
 // addIP counts a; h is sketches.HashAddr(a), which the caller has already
