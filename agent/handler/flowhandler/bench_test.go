@@ -189,7 +189,7 @@ func TestPipelineVsGoflow2(t *testing.T) {
 		theirs := testing.Benchmark(func(b *testing.B) { benchGoflow2Decode(b, s) })
 		ro := float64(ours.N*s.records) / ours.T.Seconds()
 		rt := float64(theirs.N*s.records) / theirs.T.Seconds()
-		t.Logf("%-20s visor decode+handler %.2f Mrec/s (%d allocs/op)  goflow2 decode only %.2f Mrec/s (%d allocs/op)  ratio %.1fx",
+		t.Logf("%-20s visor decode+handler %.2f Mrec/s (%d allocs/op)  goflow2 decode only %.2f Mrec/s (%d allocs/op)  ratio %.2fx",
 			s.name, ro/1e6, ours.AllocsPerOp(), rt/1e6, theirs.AllocsPerOp(), ro/rt)
 	}
 }

@@ -192,11 +192,10 @@ func (b *bucket) Close(time.Time) { b.replay() }
 // reader of a bucket (write, Merge) calls it first, under the window lock,
 // so what is read is exact.
 func (b *bucket) replay() {
-	p := &b.pend
-	for i := range p.keys {
-		b.h.replay(&p.keys[i], &p.vals[i])
+	if len(b.pend.keys) > 0 {
+		b.h.replayBatch(&b.pend)
 	}
-	p.reset()
+	b.pend.reset()
 }
 
 // Handler is the flow handler.
@@ -211,6 +210,7 @@ type Handler struct {
 	mgr      *window.Manager[*bucket]
 
 	pendingLimit int // maxPending; tests set 1 to replay every record at once
+	refs         []ifRefs
 }
 
 type hotGroups struct {
@@ -371,61 +371,6 @@ func (h *Handler) record(b *bucket, d *device, r *flow.Record, allowed []portRan
 	return b.pend.add(&k, bytes, packets, h.pendingLimit)
 }
 
-// replay accounts one aggregate as a single record weighted by its sums.
-func (h *Handler) replay(a *aggKey, v *aggVal) {
-	d := a.d
-	var k recordKeys
-	if a.deep {
-		h.keys(a, &k)
-	}
-	if a.hasIn {
-		if m := h.iface(d, a.inIf, v.records); m != nil {
-			d.inIfaces.add(a.inIf, v.bytes, v.packets)
-			h.account(m, dirIn, a, &k, v.bytes, v.packets, a.deep)
-		}
-	}
-	if a.hasOut {
-		if m := h.iface(d, a.outIf, v.records); m != nil {
-			d.outIfs.add(a.outIf, v.bytes, v.packets)
-			h.account(m, dirOut, a, &k, v.bytes, v.packets, a.deep)
-		}
-	}
-}
-
-// recordKeys are a record's top-list keys and their hashes, computed once
-// per record although a record usually lands on two interfaces and every
-// key feeds a bytes and a packets list.
-type recordKeys struct {
-	src, dst         ipKey
-	sp, dp           portKey
-	srcIPP, dstIPP   ipPortKey
-	conv             convKey
-	hSrc, hDst       uint64
-	hSp, hDp         uint64
-	hSrcIPP, hDstIPP uint64
-	hConv            uint64
-	hasConv          bool
-}
-
-func (h *Handler) keys(r *aggKey, k *recordKeys) {
-	g := &h.on
-	if g.topIPs || g.topIPsPorts || g.conversations {
-		k.src, k.dst = h.summarize(r.src), h.summarize(r.dst)
-		k.hSrc, k.hDst = hashIPKey(k.src), hashIPKey(k.dst)
-	}
-	k.sp, k.dp = portKey{r.proto, r.sp}, portKey{r.proto, r.dp}
-	k.hSp, k.hDp = hashPortKey(k.sp), hashPortKey(k.dp)
-	k.srcIPP, k.dstIPP = ipPortKey{k.src, k.sp}, ipPortKey{k.dst, k.dp}
-	k.hSrcIPP, k.hDstIPP = k.hSrc*31^k.hSp, k.hDst*31^k.hDp
-	if g.conversations && r.sp > 0 && r.dp > 0 {
-		a, c, ha, hc := k.srcIPP, k.dstIPP, k.hSrcIPP, k.hDstIPP
-		if hc < ha {
-			a, c, ha, hc = c, a, hc, ha
-		}
-		k.conv, k.hConv, k.hasConv = convKey{a, c}, ha*0x100000001b3^hc, true
-	}
-}
-
 func (h *Handler) pass(r *flow.Record) bool {
 	s := &h.set
 	if len(s.onlyIPs) > 0 && !containsAny(s.onlyIPs, r.Src) && !containsAny(s.onlyIPs, r.Dst) {
@@ -501,65 +446,4 @@ func asnNumber(asn string) string {
 		}
 	}
 	return asn
-}
-
-func (h *Handler) account(m *ifMetrics, dir int, r *aggKey, k *recordKeys, bytes, packets uint64, deep bool) {
-	m.cnt[dir].add(r, bytes, packets)
-	if !deep {
-		return
-	}
-	g := &h.on
-	if g.cardinality {
-		if dir == dirIn {
-			m.srcIPsIn.AddHash(sketches.HashAddr(r.src))
-			if r.sp > 0 {
-				m.srcPortsIn.AddHash(k.hSp)
-			}
-		} else {
-			m.dstIPsOut.AddHash(sketches.HashAddr(r.dst))
-			if r.dp > 0 {
-				m.dstPortsOut.AddHash(k.hDp)
-			}
-		}
-	}
-	if g.topIPs {
-		m.srcIPs[dir].addHashed(k.hSrc, k.src, bytes, packets)
-		m.dstIPs[dir].addHashed(k.hDst, k.dst, bytes, packets)
-	}
-	if g.topPorts {
-		if r.sp > 0 {
-			m.srcPorts[dir].addHashed(k.hSp, k.sp, bytes, packets)
-		}
-		if r.dp > 0 {
-			m.dstPorts[dir].addHashed(k.hDp, k.dp, bytes, packets)
-		}
-	}
-	if g.topIPsPorts {
-		if r.sp > 0 {
-			m.srcIPPorts[dir].addHashed(k.hSrcIPP, k.srcIPP, bytes, packets)
-		}
-		if r.dp > 0 {
-			m.dstIPPorts[dir].addHashed(k.hDstIPP, k.dstIPP, bytes, packets)
-		}
-	}
-	if g.topTOS {
-		m.dscp[dir].add(r.tos>>2, bytes, packets)
-		m.ecn[dir].add(r.tos&3, bytes, packets)
-	}
-	if k.hasConv {
-		m.conv.addHashed(k.hConv, k.conv, bytes, packets)
-		if g.cardinality {
-			m.conversations.AddHash(k.hConv)
-		}
-	}
-	if g.topGeo && h.enrich != nil {
-		for _, a := range [2]netip.Addr{r.src, r.dst} {
-			if loc, ok := h.enrich.City(a); ok {
-				m.geo.add(loc.Name, bytes, packets)
-			}
-			if asn, ok := h.enrich.ASN(a); ok {
-				m.asn.add(asn, bytes, packets)
-			}
-		}
-	}
 }
