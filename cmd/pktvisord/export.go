@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -48,12 +49,8 @@ func startExports(ctx context.Context, o *options, a *agent.Agent, reg prometheu
 			Resource: map[string]string{"host.name": instance},
 			OnError:  func(err error) { log.Warn("otlp push failed", "err", err) },
 		}
-		if o.otelTLS && (o.otelTLSCert != "" || o.otelTLSKey != "") {
-			cert, err := tls.LoadX509KeyPair(o.otelTLSCert, o.otelTLSKey)
-			if err != nil {
-				return stop, fmt.Errorf("--otel-tls-cert/--otel-tls-key: %w", err)
-			}
-			cfg.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		if cfg.TLSConfig, err = otelTLSConfig(o); err != nil {
+			return stop, err
 		}
 		p, err := export.StartOTLP(ctx, cfg, src)
 		if err != nil {
@@ -89,4 +86,23 @@ func startExports(ctx context.Context, o *options, a *agent.Agent, reg prometheu
 		log.Info("Prometheus remote write enabled", "url", o.remoteWrite)
 	}
 	return stop, nil
+}
+
+// otelTLSConfig is the OTLP client's TLS configuration from --otel-tls,
+// --otel-tls-cert and --otel-tls-key: nil (the exporter's defaults) unless a
+// client certificate is asked for. The pair is loaded here, at start-up, so
+// a bad path or a key that does not match fails the start rather than
+// every push.
+func otelTLSConfig(o *options) (*tls.Config, error) {
+	if !o.otelTLS || (o.otelTLSCert == "" && o.otelTLSKey == "") {
+		return nil, nil
+	}
+	if o.otelTLSCert == "" || o.otelTLSKey == "" {
+		return nil, errors.New("--otel-tls-cert and --otel-tls-key must be given together")
+	}
+	cert, err := tls.LoadX509KeyPair(o.otelTLSCert, o.otelTLSKey)
+	if err != nil {
+		return nil, fmt.Errorf("--otel-tls-cert %s / --otel-tls-key %s: %w", o.otelTLSCert, o.otelTLSKey, err)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
 }

@@ -1,0 +1,199 @@
+package main
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"io"
+	"math/big"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	colmetricpb "go.opentelemetry.io/proto/otlp/collector/metrics/v1"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/visorng/visor/agent/export"
+)
+
+// pemPair is a certificate and its PKCS#8 key, PEM encoded.
+type pemPair struct{ cert, key []byte }
+
+// newPKI makes an in-memory CA with a server leaf for 127.0.0.1 and a
+// client leaf, all ECDSA P-256 and valid for an hour.
+func newPKI(t *testing.T) (pool *x509.CertPool, server, client pemPair) {
+	t.Helper()
+	caKey := genKey(t)
+	caTmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "pktvisord test CA"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		KeyUsage: x509.KeyUsageCertSign, BasicConstraintsValid: true, IsCA: true,
+	}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, err := x509.ParseCertificate(caDER)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf := func(serial int64, cn string, usage x509.ExtKeyUsage, ips ...net.IP) pemPair {
+		key := genKey(t)
+		tmpl := &x509.Certificate{
+			SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: cn},
+			NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+			KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{usage}, IPAddresses: ips,
+		}
+		der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		kder, err := x509.MarshalPKCS8PrivateKey(key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return pemPair{
+			cert: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
+			key:  pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}),
+		}
+	}
+	pool = x509.NewCertPool()
+	pool.AddCert(ca)
+	return pool, leaf(2, "otel-collector", x509.ExtKeyUsageServerAuth, net.IPv4(127, 0, 0, 1)),
+		leaf(3, "pktvisord-node-1", x509.ExtKeyUsageClientAuth)
+}
+
+func genKey(t *testing.T) *ecdsa.PrivateKey {
+	t.Helper()
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+// The TLS configuration pktvisord builds from --otel-tls-cert and
+// --otel-tls-key gets the push through a collector that requires and
+// verifies client certificates.
+func TestOTelClientCertificateFromFlags(t *testing.T) {
+	pool, server, client := newPKI(t)
+	srvCert, err := tls.X509KeyPair(server.cert, server.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got atomic.Int32
+	var peer atomic.Value
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, err := io.ReadAll(r.Body)
+		m := &colmetricpb.ExportMetricsServiceRequest{}
+		if err != nil || r.Header.Get("Content-Type") != "application/x-protobuf" || proto.Unmarshal(b, m) != nil || len(m.ResourceMetrics) == 0 {
+			http.Error(w, "want an OTLP protobuf request", http.StatusBadRequest)
+			return
+		}
+		peer.Store(r.TLS.PeerCertificates[0].Subject.CommonName)
+		got.Add(1)
+		out, _ := proto.Marshal(&colmetricpb.ExportMetricsServiceResponse{})
+		w.Header().Set("Content-Type", "application/x-protobuf")
+		_, _ = w.Write(out)
+	}))
+	srv.TLS = &tls.Config{Certificates: []tls.Certificate{srvCert}, ClientAuth: tls.RequireAndVerifyClientCert,
+		ClientCAs: pool, MinVersion: tls.VersionTLS12}
+	srv.StartTLS()
+	defer srv.Close()
+
+	certFile := writeFile(t, "client.crt", string(client.cert))
+	keyFile := writeFile(t, "client.key", string(client.key))
+	o, err := parseArgs([]string{"--otel", "--otel-tls", "--otel-tls-cert", certFile, "--otel-tls-key", keyFile})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc, err := otelTLSConfig(o)
+	if err != nil || tc == nil || len(tc.Certificates) != 1 {
+		t.Fatalf("otelTLSConfig: %+v, %v", tc, err)
+	}
+	// pktvisord trusts the collector through the system roots (there is no
+	// CA flag); the test's CA stands in for them here.
+	tc = tc.Clone()
+	tc.RootCAs = pool
+
+	u, _ := url.Parse(srv.URL)
+	port, _ := strconv.Atoi(u.Port())
+	var pushErr atomic.Value
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	p, err := export.StartOTLP(ctx, export.OTLPConfig{Host: u.Hostname(), Port: port, Interval: time.Hour,
+		TLS: true, TLSConfig: tc, Timeout: 5 * time.Second, OnError: func(err error) { pushErr.Store(err) }},
+		literalSource{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.PushOnce(ctx)
+	if st := p.Stats(); st.Pushes != 1 || got.Load() != 1 {
+		t.Fatalf("stats %+v, received %d, err %v", st, got.Load(), pushErr.Load())
+	}
+	if cn := peer.Load(); cn != "pktvisord-node-1" {
+		t.Errorf("collector saw client %v", cn)
+	}
+}
+
+// literalSource is one gauge, enough for a well-formed OTLP request.
+type literalSource struct{}
+
+func (literalSource) Snapshot() ([]export.PolicyMetrics, error) {
+	return []export.PolicyMetrics{{Policy: "default", Points: []export.Point{{Name: "packets_total", Kind: export.Gauge, Value: 1}}}}, nil
+}
+
+// A client pair that cannot be loaded stops pktvisord at start-up with an
+// error naming the flags and the reason, never a panic or a push that fails
+// every interval.
+func TestOTelClientCertificateErrors(t *testing.T) {
+	_, _, client := newPKI(t)
+	_, _, other := newPKI(t)
+	cert := writeFile(t, "client.crt", string(client.cert))
+	key := writeFile(t, "client.key", string(client.key))
+	otherKey := writeFile(t, "other.key", string(other.key))
+	garbage := writeFile(t, "garbage.pem", "not a certificate\n")
+	for _, tc := range []struct {
+		name      string
+		cert, key string
+		want      string
+	}{
+		{"missing cert file", "/nonexistent/client.crt", key, "no such file or directory"},
+		{"missing key file", cert, "/nonexistent/client.key", "no such file or directory"},
+		{"key of another pair", cert, otherKey, "private key does not match public key"},
+		{"cert and key swapped", key, cert, "PEM inputs may have been switched"},
+		{"not PEM", garbage, key, "failed to find any PEM data"},
+		{"cert without key", cert, "", "--otel-tls-cert and --otel-tls-key must be given together"},
+		{"key without cert", "", key, "--otel-tls-cert and --otel-tls-key must be given together"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := writeFile(t, "c.yaml", configYAML(t))
+			args := []string{"--config", cfg, "-l", "127.0.0.1", "-p", "0", "--otel", "--otel-tls",
+				"--otel-tls-cert", tc.cert, "--otel-tls-key", tc.key}
+			var out strings.Builder
+			err := run(t.Context(), args, &out, io.Discard)
+			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "--otel-tls-") {
+				t.Fatalf("run: %v, want an error about the --otel-tls-* flags saying %q", err, tc.want)
+			}
+		})
+	}
+	// Without --otel-tls the pair is not used (plain HTTP), as in pktvisor.
+	o, err := parseArgs([]string{"--otel", "--otel-tls-cert", "/nonexistent", "--otel-tls-key", "/nonexistent"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tc, err := otelTLSConfig(o); tc != nil || err != nil {
+		t.Errorf("without --otel-tls: %v, %v", tc, err)
+	}
+}
