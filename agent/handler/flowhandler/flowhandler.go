@@ -186,7 +186,12 @@ func (b *bucket) Reset() {
 }
 
 func (b *bucket) Tick(time.Time)  {}
-func (b *bucket) Close(time.Time) { b.replay() }
+// Close replays what is pending and lets the table go: a closed bucket is
+// only read, and holding half a MiB in each of them would be waste.
+func (b *bucket) Close(time.Time) {
+	b.replay()
+	b.pend = pending{}
+}
 
 // replay folds the pending aggregates into the counters and sketches. Every
 // reader of a bucket (write, Merge) calls it first, under the window lock,
