@@ -2,107 +2,17 @@ package export
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"log"
-	"math/big"
-	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/visorng/visor/test/pki"
 )
-
-// testCA issues short-lived certificates for one test; nothing touches disk
-// except the PEM files a test writes on purpose.
-type testCA struct {
-	cert *x509.Certificate
-	key  *ecdsa.PrivateKey
-	pool *x509.CertPool
-}
-
-func newTestCA(t *testing.T, name string) *testCA {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: name},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(time.Hour),
-		KeyUsage:              x509.KeyUsageCertSign,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AddCert(cert)
-	return &testCA{cert: cert, key: key, pool: pool}
-}
-
-// issue signs a leaf for cn; server leaves are valid for 127.0.0.1 only.
-func (ca *testCA) issue(t *testing.T, cn string, usage x509.ExtKeyUsage) (certPEM, keyPEM []byte) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(time.Now().UnixNano()),
-		Subject:      pkix.Name{CommonName: cn},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{usage},
-	}
-	if usage == x509.ExtKeyUsageServerAuth {
-		tmpl.IPAddresses = []net.IP{net.IPv4(127, 0, 0, 1)}
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-		pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder})
-}
-
-// clientFiles writes a client pair where pktvisord's --otel-tls-cert and
-// --otel-tls-key would point.
-func (ca *testCA) clientFiles(t *testing.T, cn string) (certFile, keyFile string) {
-	t.Helper()
-	c, k := ca.issue(t, cn, x509.ExtKeyUsageClientAuth)
-	dir := t.TempDir()
-	certFile, keyFile = filepath.Join(dir, "client.crt"), filepath.Join(dir, "client.key")
-	if err := os.WriteFile(certFile, c, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(keyFile, k, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return certFile, keyFile
-}
 
 // lockedBuffer collects the server's error log (handshake failures), which
 // net/http writes from its own goroutines.
@@ -133,13 +43,9 @@ type mtlsReceiver struct {
 	peers  []string // client certificate CNs of accepted requests
 }
 
-func newMTLSReceiver(t *testing.T, ca *testCA) *mtlsReceiver {
+func newMTLSReceiver(t *testing.T, ca *pki.CA) *mtlsReceiver {
 	t.Helper()
-	certPEM, keyPEM := ca.issue(t, "otel-collector", x509.ExtKeyUsageServerAuth)
-	serverCert, err := tls.X509KeyPair(certPEM, keyPEM)
-	if err != nil {
-		t.Fatal(err)
-	}
+	serverCert := ca.Server(t, "127.0.0.1").TLS(t)
 	r := &mtlsReceiver{otlpReceiver: &otlpReceiver{got: make(chan struct{}, 1)}, errLog: &lockedBuffer{}}
 	r.srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		if req.TLS != nil && len(req.TLS.PeerCertificates) > 0 {
@@ -152,7 +58,7 @@ func newMTLSReceiver(t *testing.T, ca *testCA) *mtlsReceiver {
 	r.srv.TLS = &tls.Config{
 		Certificates: []tls.Certificate{serverCert},
 		ClientAuth:   tls.RequireAndVerifyClientCert,
-		ClientCAs:    ca.pool,
+		ClientCAs:    ca.Pool(),
 		MinVersion:   tls.VersionTLS12,
 	}
 	r.srv.Config.ErrorLog = log.New(r.errLog, "", 0)
@@ -171,10 +77,11 @@ func (r *mtlsReceiver) received() int {
 // agent holds one loaded from PEM files (as --otel-tls-cert/--otel-tls-key
 // load it), and refuses it, with the reason in the push error, otherwise.
 func TestOTLPMutualTLS(t *testing.T) {
-	ca := newTestCA(t, "visor test CA")
-	rogue := newTestCA(t, "rogue CA")
-	loadPair := func(ca *testCA) []tls.Certificate {
-		c, k := ca.clientFiles(t, "visor-agent")
+	ca := pki.NewCA(t, "visor test CA")
+	rogue := pki.NewCA(t, "rogue CA")
+	// Loaded from files, as --otel-tls-cert/--otel-tls-key load them.
+	loadPair := func(ca *pki.CA) []tls.Certificate {
+		c, k := ca.Client(t, "visor-agent").WriteFiles(t, t.TempDir())
 		pair, err := tls.LoadX509KeyPair(c, k)
 		if err != nil {
 			t.Fatal(err)
@@ -200,7 +107,7 @@ func TestOTLPMutualTLS(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			o, err := StartOTLP(ctx, OTLPConfig{Host: host, Port: port, Interval: time.Hour, TLS: true, Timeout: 5 * time.Second,
-				TLSConfig: &tls.Config{RootCAs: ca.pool, Certificates: tc.certs, MinVersion: tls.VersionTLS12},
+				TLSConfig: &tls.Config{RootCAs: ca.Pool(), Certificates: tc.certs, MinVersion: tls.VersionTLS12},
 				OnError:   func(err error) { pushErr = err }},
 				fixedSource(literalSnapshot(t)))
 			if err != nil {

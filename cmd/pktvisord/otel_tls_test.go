@@ -2,16 +2,8 @@ package main
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"io"
-	"math/big"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -25,73 +17,15 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/visorng/visor/agent/export"
+	"github.com/visorng/visor/test/pki"
 )
-
-// pemPair is a certificate and its PKCS#8 key, PEM encoded.
-type pemPair struct{ cert, key []byte }
-
-// newPKI makes an in-memory CA with a server leaf for 127.0.0.1 and a
-// client leaf, all ECDSA P-256 and valid for an hour.
-func newPKI(t *testing.T) (pool *x509.CertPool, server, client pemPair) {
-	t.Helper()
-	caKey := genKey(t)
-	caTmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "pktvisord test CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		KeyUsage: x509.KeyUsageCertSign, BasicConstraintsValid: true, IsCA: true,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ca, err := x509.ParseCertificate(caDER)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leaf := func(serial int64, cn string, usage x509.ExtKeyUsage, ips ...net.IP) pemPair {
-		key := genKey(t)
-		tmpl := &x509.Certificate{
-			SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: cn},
-			NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-			KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{usage}, IPAddresses: ips,
-		}
-		der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
-		if err != nil {
-			t.Fatal(err)
-		}
-		kder, err := x509.MarshalPKCS8PrivateKey(key)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return pemPair{
-			cert: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-			key:  pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}),
-		}
-	}
-	pool = x509.NewCertPool()
-	pool.AddCert(ca)
-	return pool, leaf(2, "otel-collector", x509.ExtKeyUsageServerAuth, net.IPv4(127, 0, 0, 1)),
-		leaf(3, "pktvisord-node-1", x509.ExtKeyUsageClientAuth)
-}
-
-func genKey(t *testing.T) *ecdsa.PrivateKey {
-	t.Helper()
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
-}
 
 // The TLS configuration pktvisord builds from --otel-tls-cert and
 // --otel-tls-key gets the push through a collector that requires and
 // verifies client certificates.
 func TestOTelClientCertificateFromFlags(t *testing.T) {
-	pool, server, client := newPKI(t)
-	srvCert, err := tls.X509KeyPair(server.cert, server.key)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ca := pki.NewCA(t, "pktvisord test CA")
+	srvCert := ca.Server(t, "127.0.0.1").TLS(t)
 	var got atomic.Int32
 	var peer atomic.Value
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -108,12 +42,11 @@ func TestOTelClientCertificateFromFlags(t *testing.T) {
 		_, _ = w.Write(out)
 	}))
 	srv.TLS = &tls.Config{Certificates: []tls.Certificate{srvCert}, ClientAuth: tls.RequireAndVerifyClientCert,
-		ClientCAs: pool, MinVersion: tls.VersionTLS12}
+		ClientCAs: ca.Pool(), MinVersion: tls.VersionTLS12}
 	srv.StartTLS()
 	defer srv.Close()
 
-	certFile := writeFile(t, "client.crt", string(client.cert))
-	keyFile := writeFile(t, "client.key", string(client.key))
+	certFile, keyFile := ca.Client(t, "pktvisord-node-1").WriteFiles(t, t.TempDir())
 	o, err := parseArgs([]string{"--otel", "--otel-tls", "--otel-tls-cert", certFile, "--otel-tls-key", keyFile})
 	if err != nil {
 		t.Fatal(err)
@@ -125,7 +58,7 @@ func TestOTelClientCertificateFromFlags(t *testing.T) {
 	// pktvisord trusts the collector through the system roots (there is no
 	// CA flag); the test's CA stands in for them here.
 	tc = tc.Clone()
-	tc.RootCAs = pool
+	tc.RootCAs = ca.Pool()
 
 	u, _ := url.Parse(srv.URL)
 	port, _ := strconv.Atoi(u.Port())
@@ -158,11 +91,9 @@ func (literalSource) Snapshot() ([]export.PolicyMetrics, error) {
 // error naming the flags and the reason, never a panic or a push that fails
 // every interval.
 func TestOTelClientCertificateErrors(t *testing.T) {
-	_, _, client := newPKI(t)
-	_, _, other := newPKI(t)
-	cert := writeFile(t, "client.crt", string(client.cert))
-	key := writeFile(t, "client.key", string(client.key))
-	otherKey := writeFile(t, "other.key", string(other.key))
+	ca := pki.NewCA(t, "pktvisord test CA")
+	cert, key := ca.Client(t, "pktvisord-node-1").WriteFiles(t, t.TempDir())
+	_, otherKey := ca.Client(t, "pktvisord-node-2").WriteFiles(t, t.TempDir())
 	garbage := writeFile(t, "garbage.pem", "not a certificate\n")
 	for _, tc := range []struct {
 		name      string

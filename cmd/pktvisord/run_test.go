@@ -3,16 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
-	"encoding/pem"
 	"io"
-	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -22,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/visorng/visor/test/pki"
 )
 
 func repoRoot(t testing.TB) string {
@@ -281,51 +276,19 @@ func TestInfoCommands(t *testing.T) {
 	}
 }
 
-// selfSigned writes a certificate for 127.0.0.1 and returns the cert and
-// key paths and a pool that trusts it.
-func selfSigned(t *testing.T) (certFile, keyFile string, pool *x509.CertPool) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1),
-		Subject:      pkix.Name{CommonName: "pktvisord test"},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	certFile = writeFile(t, "cert.pem", string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})))
-	keyFile = writeFile(t, "key.pem", string(pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder})))
-	cert, _ := x509.ParseCertificate(der)
-	pool = x509.NewCertPool()
-	pool.AddCert(cert)
-	return certFile, keyFile, pool
-}
-
 // TestTLSAndToken: HTTPS end to end with a generated certificate, the admin
 // API on a wildcard address (allowed because TLS and a token are set), and
 // the token accepted and refused.
 func TestTLSAndToken(t *testing.T) {
-	certFile, keyFile, pool := selfSigned(t)
+	ca := pki.NewCA(t, "pktvisord test CA")
+	certFile, keyFile := ca.Server(t, "127.0.0.1").WriteFiles(t, t.TempDir())
 	tokenFile := writeFile(t, "token", "t0ken\n")
 	cfg := writeFile(t, "c.yaml", configYAML(t))
 	p := start(t, "--config", cfg, "--tls", "--tls-cert", certFile, "--tls-key", keyFile,
 		"--admin-api", "--admin-token-file", tokenFile, "-l", "0.0.0.0", "-p", "0")
 	_, port, _ := net.SplitHostPort(p.addr)
 	base := "https://127.0.0.1:" + port
-	c := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}, Timeout: 5 * time.Second}
+	c := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: ca.Pool()}}, Timeout: 5 * time.Second}
 	code, body := get(t, c, base+"/api/v1/metrics/app")
 	if code != 200 || !strings.Contains(body, `"version"`) {
 		t.Fatalf("app over TLS: %d %s", code, body)
