@@ -185,7 +185,8 @@ func (b *bucket) Reset() {
 	b.deviceOverflow = 0
 }
 
-func (b *bucket) Tick(time.Time)  {}
+func (b *bucket) Tick(time.Time) {}
+
 // Close replays what is pending and lets the table go: a closed bucket is
 // only read, and holding half a MiB in each of them would be waste.
 func (b *bucket) Close(time.Time) {
