@@ -242,8 +242,15 @@ func (s *summary[S]) enableFilter() {
 // the merged bucket is their sum. Keys that the merge drops are added by
 // mergeSummaries. Both sums stay at most the merged minimum, since every
 // merged counter includes at least ft + fo.
+//
+// It must run before mergeSummaries with the candidates in s.cands: a merge
+// that drops candidates needs the filter even when neither side had one
+// yet, since a dropped key is untracked with a weight above zero.
 func (s *summary[S]) mergeFilter(o *summary[S], ft, fo uint64) {
-	if !s.filtered || (s.filter == nil && ft == 0 && fo == 0 && o.filter == nil) {
+	if !s.filtered {
+		return
+	}
+	if s.filter == nil && ft == 0 && fo == 0 && o.filter == nil && len(s.cands) <= s.capacity {
 		return
 	}
 	if s.filter == nil {
