@@ -171,12 +171,20 @@ func readUint(sysfs fs.FS, path string) (uint64, error) {
 
 // ParseSysUint parses a sysfs number: decimal, or hex with a 0x prefix (as in
 // the flags file), with surrounding whitespace.
+// A value that does not parse, or overflows, gives 0 and an error: strconv
+// alone would return the largest uint64 for an overflow, which a caller
+// taking flags or speeds from it would believe.
 func ParseSysUint(s string) (uint64, error) {
 	s = strings.TrimSpace(s)
+	digits, base := s, 10
 	if h, ok := strings.CutPrefix(s, "0x"); ok {
-		return strconv.ParseUint(h, 16, 64)
+		digits, base = h, 16
 	}
-	return strconv.ParseUint(s, 10, 64)
+	v, err := strconv.ParseUint(digits, base, 64)
+	if err != nil {
+		return 0, fmt.Errorf("sysfs number %q: %w", s, err)
+	}
+	return v, nil
 }
 
 // countRxQueues counts rx-N entries under NAME/queues; an interface without
