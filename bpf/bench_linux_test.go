@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/ringbuf"
 	"golang.org/x/sys/unix"
 
 	"github.com/visorng/visor/bpf/internal/frames"
@@ -88,5 +89,51 @@ func BenchmarkTCProgRun(b *testing.B) {
 			}
 			benchProg(b, c.Ingress(), frame)
 		})
+	}
+	// The delivering path as it runs live: a reader drains the ring while
+	// the program runs, so every record is reserved, copied and submitted
+	// instead of failing to reserve. With the agent's wakeup threshold (an
+	// eighth of the ring) and with the kernel's own policy, which wakes the
+	// reader for every record that finds it caught up.
+	for _, wc := range []struct {
+		name      string
+		threshold uint32
+	}{
+		{"rate=100/drained/threshold", DefaultRingBytes / 8},
+		{"rate=100/drained/wake-every-record", 0},
+	} {
+		b.Run(wc.name, func(b *testing.B) { benchDrained(b, frame, wc.threshold) })
+	}
+}
+
+func benchDrained(b *testing.B, frame []byte, threshold uint32) {
+	c := loadTC(b, Options{WakeupThreshold: threshold})
+	if err := c.SetSampleRate(100); err != nil {
+		b.Fatal(err)
+	}
+	rd, err := ringbuf.NewReader(c.Ring())
+	if err != nil {
+		b.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		var rec ringbuf.Record
+		for {
+			if err := rd.ReadInto(&rec); err != nil {
+				return // closed
+			}
+		}
+	}()
+	benchProg(b, c.Ingress(), frame)
+	st, err := c.Counters()
+	rd.Close()
+	<-done
+	if err != nil {
+		b.Fatal(err)
+	}
+	all := st.AllSeen()
+	if all.Sampled+all.DeliverFailed > 0 {
+		b.ReportMetric(100*float64(all.DeliverFailed)/float64(all.Sampled+all.DeliverFailed), "%ring-full")
 	}
 }
