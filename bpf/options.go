@@ -78,6 +78,7 @@ const (
 	cfgHostV4      = 0x4
 	cfgHostV6      = 0x8
 	cfgExtraDNS    = 0x10
+	cfgFrags       = 0x20
 )
 
 // kernel constants mirrored from linux/bpf.h and maps.h
@@ -124,6 +125,9 @@ func buildConfig(o Options) (xdpConfig, error) {
 	}
 	if o.DirectionFromHook {
 		c.Flags |= cfgDirFromHook
+	}
+	if o.Frags {
+		c.Flags |= cfgFrags
 	}
 	if len(o.Filter) > 0 {
 		c.Flags |= cfgFilter

@@ -58,6 +58,7 @@ struct counters {
 #define CFG_HOST_V4 0x4       /* host_v4 has entries */
 #define CFG_HOST_V6 0x8       /* host_v6 has entries */
 #define CFG_EXTRA_DNS 0x10    /* dns_ports has entries */
+#define CFG_FRAGS 0x20        /* XDP: loaded with BPF_F_XDP_HAS_FRAGS, frames may be multi-buffer */
 
 /* Runtime configuration: single entry of the config ARRAY map. */
 struct config {
