@@ -65,6 +65,7 @@ func (h *Handler) replayBatch(p *pending) {
 	if g.topGeo && h.enrich != nil {
 		h.replayGeo(p, refs)
 	}
+	clear(refs) // the scratch must not keep a reset bucket's metrics alive
 }
 
 func (h *Handler) replayCardinality(p *pending, refs []ifRefs) {
