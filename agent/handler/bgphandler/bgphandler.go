@@ -85,6 +85,7 @@ type Stats struct {
 
 // Handler is the bgp handler.
 type Handler struct {
+	handler.Windowed[*bucket]
 	common  handler.Common
 	sampler window.Sampler
 	mgr     *window.Manager[*bucket]
@@ -119,18 +120,9 @@ func New(name string, cfg handler.Config, _ handler.Env) (handler.Handler, error
 	// One method value, made once, so per-message emission allocates
 	// nothing.
 	h.emit = h.message
+	h.Windowed = handler.NewWindowed(handler.Module{Type: "bgp", Version: "1.0", Schema: schema}, c, nil, h.mgr)
 	return h, nil
 }
-
-func (h *Handler) Name() string         { return h.common.Name }
-func (h *Handler) Type() string         { return "bgp" }
-func (h *Handler) Version() string      { return "1.0" }
-func (h *Handler) Schema() string       { return schema }
-func (h *Handler) Periods() int         { return h.mgr.Periods() }
-func (h *Handler) Emits() bool          { return true }
-func (h *Handler) StartAt(ts time.Time) { h.mgr.Lock(); h.mgr.SetStart(ts); h.mgr.Unlock() }
-func (h *Handler) EndAt(ts time.Time)   { h.mgr.End(ts) }
-func (h *Handler) Tick(ts time.Time)    { h.mgr.Lock(); h.mgr.Tick(ts); h.mgr.Unlock() }
 
 // Stats returns the handler's own counters.
 func (h *Handler) Stats() Stats {

@@ -105,6 +105,7 @@ type Stats struct {
 
 // Handler is the dhcp handler.
 type Handler struct {
+	handler.Windowed[*bucket]
 	common  handler.Common
 	sampler window.Sampler
 	mgr     *window.Manager[*bucket]
@@ -156,18 +157,9 @@ func New(name string, cfg handler.Config, _ handler.Env) (handler.Handler, error
 		scratch: make([]byte, 0, 512),
 	}
 	h.mgr.OnShift(func(_, _ *bucket, ts time.Time) { h.purge(ts) })
+	h.Windowed = handler.NewWindowed(handler.Module{Type: "dhcp", Version: "1.0", Schema: schema}, c, nil, h.mgr)
 	return h, nil
 }
-
-func (h *Handler) Name() string         { return h.common.Name }
-func (h *Handler) Type() string         { return "dhcp" }
-func (h *Handler) Version() string      { return "1.0" }
-func (h *Handler) Schema() string       { return schema }
-func (h *Handler) Periods() int         { return h.mgr.Periods() }
-func (h *Handler) Emits() bool          { return true }
-func (h *Handler) StartAt(ts time.Time) { h.mgr.Lock(); h.mgr.SetStart(ts); h.mgr.Unlock() }
-func (h *Handler) EndAt(ts time.Time)   { h.mgr.End(ts) }
-func (h *Handler) Tick(ts time.Time)    { h.mgr.Lock(); h.mgr.Tick(ts); h.mgr.Unlock() }
 
 // Stats returns the handler's own counters.
 func (h *Handler) Stats() Stats {

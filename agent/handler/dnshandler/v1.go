@@ -127,6 +127,7 @@ func (b *bucketV1) Close(time.Time)   { b.clock.Close() }
 
 // V1 is the dns handler version 1.0 (schema "dns").
 type V1 struct {
+	handler.Windowed[*bucketV1]
 	common  handler.Common
 	groups  handler.Groups
 	set     *settings
@@ -179,19 +180,9 @@ func NewV1(name string, cfg handler.Config, env handler.Env) (handler.Handler, e
 	h.xactOn, h.ecsOn = g.On("dns_transaction"), g.On("top_ecs")
 	h.tcp = newTCPStreams(h.tcpMessage)
 	h.mgr.OnShift(h.onShift)
+	h.Windowed = handler.NewWindowed(handler.Module{Type: "dns", Version: "1.0", Schema: schema}, c, g, h.mgr)
 	return h, nil
 }
-
-func (h *V1) Name() string    { return h.common.Name }
-func (h *V1) Type() string    { return "dns" }
-func (h *V1) Version() string { return "1.0" }
-func (h *V1) Schema() string  { return schema }
-func (h *V1) Periods() int    { return h.mgr.Periods() }
-func (h *V1) Emits() bool     { return h.groups.Any() }
-
-func (h *V1) StartAt(ts time.Time) { h.mgr.Lock(); h.mgr.SetStart(ts); h.mgr.Unlock() }
-func (h *V1) EndAt(ts time.Time)   { h.mgr.End(ts) }
-func (h *V1) Tick(ts time.Time)    { h.mgr.Lock(); h.mgr.Tick(ts); h.mgr.Unlock() }
 
 // OpenTransactions reports the queries waiting for a reply.
 func (h *V1) OpenTransactions() int {

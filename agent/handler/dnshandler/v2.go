@@ -143,6 +143,7 @@ func (b *bucketV2) Close(time.Time)   { b.clock.Close() }
 // V2 is the dns handler version 2.0: transaction-centric, split by
 // transaction direction.
 type V2 struct {
+	handler.Windowed[*bucketV2]
 	common  handler.Common
 	groups  handler.Groups
 	set     *settings
@@ -188,19 +189,9 @@ func NewV2(name string, cfg handler.Config, env handler.Env) (handler.Handler, e
 	}
 	h.tcp = newTCPStreams(h.tcpMessage)
 	h.mgr.OnShift(h.onShift)
+	h.Windowed = handler.NewWindowed(handler.Module{Type: "dns", Version: "2.0", Schema: schema}, c, g, h.mgr)
 	return h, nil
 }
-
-func (h *V2) Name() string    { return h.common.Name }
-func (h *V2) Type() string    { return "dns" }
-func (h *V2) Version() string { return "2.0" }
-func (h *V2) Schema() string  { return schema }
-func (h *V2) Periods() int    { return h.mgr.Periods() }
-func (h *V2) Emits() bool     { return h.groups.Any() }
-
-func (h *V2) StartAt(ts time.Time) { h.mgr.Lock(); h.mgr.SetStart(ts); h.mgr.Unlock() }
-func (h *V2) EndAt(ts time.Time)   { h.mgr.End(ts) }
-func (h *V2) Tick(ts time.Time)    { h.mgr.Lock(); h.mgr.Tick(ts); h.mgr.Unlock() }
 
 // OpenTransactions reports the queries waiting for a reply.
 func (h *V2) OpenTransactions() int {

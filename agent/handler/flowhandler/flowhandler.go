@@ -206,6 +206,7 @@ func (b *bucket) replay() {
 
 // Handler is the flow handler.
 type Handler struct {
+	handler.Windowed[*bucket]
 	common   handler.Common
 	groups   handler.Groups
 	on       hotGroups
@@ -247,6 +248,7 @@ func New(name string, cfg handler.Config, env handler.Env) (handler.Handler, err
 		sampler: window.NewSampler(c.SampleRate), pendingLimit: maxPending,
 	}
 	h.mgr = window.New(h.newBucket, c.WindowOptions())
+	h.Windowed = handler.NewWindowed(handler.Module{Type: "flow", Version: "1.0", Schema: schema}, c, g, h.mgr)
 	return h, nil
 }
 
@@ -261,16 +263,6 @@ func groupFlags(g handler.Groups) hotGroups {
 		topGeo: g.On("top_geo"),
 	}
 }
-
-func (h *Handler) Name() string         { return h.common.Name }
-func (h *Handler) Type() string         { return "flow" }
-func (h *Handler) Version() string      { return "1.0" }
-func (h *Handler) Schema() string       { return schema }
-func (h *Handler) Periods() int         { return h.mgr.Periods() }
-func (h *Handler) Emits() bool          { return h.groups.Any() }
-func (h *Handler) StartAt(ts time.Time) { h.mgr.Lock(); h.mgr.SetStart(ts); h.mgr.Unlock() }
-func (h *Handler) EndAt(ts time.Time)   { h.mgr.End(ts) }
-func (h *Handler) Tick(ts time.Time)    { h.mgr.Lock(); h.mgr.Tick(ts); h.mgr.Unlock() }
 
 func (h *Handler) device(b *bucket, a netip.Addr) *device {
 	d, ok := b.devices[a]

@@ -90,6 +90,7 @@ func (b *bucketV1) Close(time.Time)   { b.clock.Close() }
 
 // V1 is the net handler version 1.0.
 type V1 struct {
+	handler.Windowed[*bucketV1]
 	common  handler.Common
 	groups  handler.Groups
 	filter  geoFilter
@@ -116,23 +117,14 @@ func NewV1(name string, cfg handler.Config, env handler.Env) (handler.Handler, e
 	if err != nil {
 		return nil, err
 	}
-	return &V1{
+	h := &V1{
 		common: c, groups: g, filter: f, enrich: env.Enrich,
 		sampler: window.NewSampler(c.SampleRate),
 		mgr:     window.New(newBucketV1, c.WindowOptions()),
-	}, nil
+	}
+	h.Windowed = handler.NewWindowed(handler.Module{Type: "net", Version: "1.0", Schema: schemaV1}, c, g, h.mgr)
+	return h, nil
 }
-
-func (h *V1) Name() string    { return h.common.Name }
-func (h *V1) Type() string    { return "net" }
-func (h *V1) Version() string { return "1.0" }
-func (h *V1) Schema() string  { return schemaV1 }
-func (h *V1) Periods() int    { return h.mgr.Periods() }
-func (h *V1) Emits() bool     { return h.groups.Any() }
-
-func (h *V1) StartAt(ts time.Time) { h.mgr.Lock(); h.mgr.SetStart(ts); h.mgr.Unlock() }
-func (h *V1) EndAt(ts time.Time)   { h.mgr.End(ts) }
-func (h *V1) Tick(ts time.Time)    { h.mgr.Lock(); h.mgr.Tick(ts); h.mgr.Unlock() }
 
 // HandlePacket accounts one packet.
 func (h *V1) HandlePacket(p *decode.Packet) {

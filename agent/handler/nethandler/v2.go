@@ -124,6 +124,7 @@ func (b *bucketV2) Close(time.Time)   { b.clock.Close() }
 
 // V2 is the net handler version 2.0.
 type V2 struct {
+	handler.Windowed[*bucketV2]
 	common  handler.Common
 	groups  handler.Groups
 	filter  geoFilter
@@ -148,22 +149,14 @@ func NewV2(name string, cfg handler.Config, env handler.Env) (handler.Handler, e
 	if err != nil {
 		return nil, err
 	}
-	return &V2{
+	h := &V2{
 		common: c, groups: g, filter: f, enrich: env.Enrich,
 		sampler: window.NewSampler(c.SampleRate),
 		mgr:     window.New(newBucketV2, c.WindowOptions()),
-	}, nil
+	}
+	h.Windowed = handler.NewWindowed(handler.Module{Type: "net", Version: "2.0", Schema: schemaV2}, c, g, h.mgr)
+	return h, nil
 }
-
-func (h *V2) Name() string         { return h.common.Name }
-func (h *V2) Type() string         { return "net" }
-func (h *V2) Version() string      { return "2.0" }
-func (h *V2) Schema() string       { return schemaV2 }
-func (h *V2) Periods() int         { return h.mgr.Periods() }
-func (h *V2) Emits() bool          { return h.groups.Any() }
-func (h *V2) StartAt(ts time.Time) { h.mgr.Lock(); h.mgr.SetStart(ts); h.mgr.Unlock() }
-func (h *V2) EndAt(ts time.Time)   { h.mgr.End(ts) }
-func (h *V2) Tick(ts time.Time)    { h.mgr.Lock(); h.mgr.Tick(ts); h.mgr.Unlock() }
 
 // HandlePacket accounts one packet in its direction's section.
 func (h *V2) HandlePacket(p *decode.Packet) {

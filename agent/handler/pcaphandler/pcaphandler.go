@@ -61,6 +61,7 @@ func sub(a, b uint64) uint64 {
 
 // Handler is the pcap handler.
 type Handler struct {
+	handler.Windowed[*bucket]
 	common handler.Common
 	mgr    *window.Manager[*bucket]
 	// prev carries the last cumulative stats so a new bucket's baseline is
@@ -87,18 +88,9 @@ func New(name string, cfg handler.Config, _ handler.Env) (handler.Handler, error
 			live.sample(h.prev)
 		}
 	})
+	h.Windowed = handler.NewWindowed(handler.Module{Type: "pcap", Version: "1.0", Schema: schema}, c, nil, h.mgr)
 	return h, nil
 }
-
-func (h *Handler) Name() string         { return h.common.Name }
-func (h *Handler) Type() string         { return "pcap" }
-func (h *Handler) Version() string      { return "1.0" }
-func (h *Handler) Schema() string       { return schema }
-func (h *Handler) Periods() int         { return h.mgr.Periods() }
-func (h *Handler) Emits() bool          { return true }
-func (h *Handler) StartAt(ts time.Time) { h.mgr.Lock(); h.mgr.SetStart(ts); h.mgr.Unlock() }
-func (h *Handler) EndAt(ts time.Time)   { h.mgr.End(ts) }
-func (h *Handler) Tick(ts time.Time)    { h.mgr.Lock(); h.mgr.Tick(ts); h.mgr.Unlock() }
 
 // CaptureStats takes a cumulative sample from the capture source.
 func (h *Handler) CaptureStats(s capture.Stats, ts time.Time) {

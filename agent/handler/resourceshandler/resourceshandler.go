@@ -83,6 +83,7 @@ func (b *bucket) Close(time.Time)   { b.clock.Close() }
 
 // Handler is the input_resources handler.
 type Handler struct {
+	handler.Windowed[*bucket]
 	common  handler.Common
 	sampler window.Sampler
 	mgr     *window.Manager[*bucket]
@@ -122,18 +123,9 @@ func NewWithReader(name string, cfg handler.Config, read func() (Usage, error)) 
 	h.mgr.OnShift(func(_, live *bucket, _ time.Time) {
 		live.policies, live.handlers = uint64(h.policies.Load()), uint64(h.handlers.Load())
 	})
+	h.Windowed = handler.NewWindowed(handler.Module{Type: "input_resources", Version: "1.0", Schema: schema}, c, nil, h.mgr)
 	return h, nil
 }
-
-func (h *Handler) Name() string         { return h.common.Name }
-func (h *Handler) Type() string         { return "input_resources" }
-func (h *Handler) Version() string      { return "1.0" }
-func (h *Handler) Schema() string       { return schema }
-func (h *Handler) Periods() int         { return h.mgr.Periods() }
-func (h *Handler) Emits() bool          { return true }
-func (h *Handler) StartAt(ts time.Time) { h.mgr.Lock(); h.mgr.SetStart(ts); h.mgr.Unlock() }
-func (h *Handler) EndAt(ts time.Time)   { h.mgr.End(ts) }
-func (h *Handler) Tick(ts time.Time)    { h.mgr.Lock(); h.mgr.Tick(ts); h.mgr.Unlock() }
 
 // SetCounts sets the policy and handler counts (floored at 0).
 func (h *Handler) SetCounts(policies, handlers int) {
