@@ -12,38 +12,12 @@ import (
 
 	"github.com/visorng/visor/agent/capture"
 	"github.com/visorng/visor/agent/capture/afpacket"
-	"github.com/visorng/visor/agent/capture/internal/nettest"
+	"github.com/visorng/visor/agent/capture/capturetest"
 	"github.com/visorng/visor/agent/filter"
 	"github.com/visorng/visor/decode"
 )
 
 const mixSize = 1000
-
-// openIn opens a source inside the capture namespace; it is closed at
-// cleanup.
-func openIn(t testing.TB, ns *nettest.NS, opts afpacket.Options) *afpacket.Source {
-	t.Helper()
-	var src *afpacket.Source
-	err := ns.Do(func() error {
-		var err error
-		src, err = afpacket.Open(opts)
-		return err
-	})
-	if err != nil {
-		t.Fatalf("open: %v", err)
-	}
-	t.Cleanup(func() { src.Close() })
-	return src
-}
-
-func sendAll(t testing.TB, in *nettest.Injector, frames []nettest.TestFrame) {
-	t.Helper()
-	for _, f := range frames {
-		if err := in.Send(f.Data); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
 
 var otherMAC = net.HardwareAddr{0x02, 0xee, 0, 0, 0, 0x99}
 
@@ -51,37 +25,37 @@ var otherMAC = net.HardwareAddr{0x02, 0xee, 0, 0, 0, 0x99}
 // capture interface itself, and expects exactly those frames back, byte for
 // byte (VLAN tags included), with the kernel's direction and no drops.
 func TestCaptureMix(t *testing.T) {
-	v := nettest.NewVeth(t, nettest.VethConfig{})
-	src := openIn(t, v.Capture.NS, afpacket.Options{Iface: v.Capture.Name})
+	v := capturetest.NewVeth(t, capturetest.VethConfig{})
+	src := capturetest.OpenIn(t, v.Capture.NS, afpacket.Open, afpacket.Options{Iface: v.Capture.Name})
 	if src.LinkType() != decode.LinkEthernet {
 		t.Fatalf("link type %v", src.LinkType())
 	}
 
-	in := nettest.Mix(mixSize, v.Peer.MAC, v.Capture.MAC)
+	in := capturetest.Mix(mixSize, v.Peer.MAC, v.Capture.MAC)
 	// Frames to another MAC are only seen thanks to promiscuous mode.
-	other := nettest.Mix(40, v.Peer.MAC, otherMAC)[:40]
+	other := capturetest.Mix(40, v.Peer.MAC, otherMAC)[:40]
 	for i := range other {
-		other[i].Data = nettest.Build(other[i].Kind, uint16(5000+i), v.Peer.MAC, otherMAC)
+		other[i].Data = capturetest.Build(other[i].Kind, uint16(5000+i), v.Peer.MAC, otherMAC)
 	}
-	out := make([]nettest.TestFrame, 0, 20)
+	out := make([]capturetest.TestFrame, 0, 20)
 	for i := range 20 {
-		k := nettest.Kinds()[i%len(nettest.Kinds())]
-		out = append(out, nettest.TestFrame{Kind: k, Data: nettest.Build(k, uint16(9000+i), v.Capture.MAC, v.Peer.MAC)})
+		k := capturetest.Kinds()[i%len(capturetest.Kinds())]
+		out = append(out, capturetest.TestFrame{Kind: k, Data: capturetest.Build(k, uint16(9000+i), v.Capture.MAC, v.Peer.MAC)})
 	}
-	sendAll(t, v.Peer.OpenInjector(t), in)
-	sendAll(t, v.Peer.OpenInjector(t), other)
-	sendAll(t, v.Capture.OpenInjector(t), out)
+	capturetest.SendAll(t, v.Peer.OpenInjector(t), in)
+	capturetest.SendAll(t, v.Peer.OpenInjector(t), other)
+	capturetest.SendAll(t, v.Capture.OpenInjector(t), out)
 
-	all := append(append(append([]nettest.TestFrame{}, in...), other...), out...)
-	got, err := nettest.Collect(src, len(all), 200*time.Millisecond, 10*time.Second)
+	all := append(append(append([]capturetest.TestFrame{}, in...), other...), out...)
+	got, err := capturetest.Collect(src, len(all), 200*time.Millisecond, 10*time.Second)
 	if err != nil {
 		t.Fatalf("collect after %d frames: %v", len(got), err)
 	}
-	r := nettest.Match(all, got, nettest.Identity)
+	r := capturetest.Match(all, got, capturetest.Identity)
 	if len(r.Missing) != 0 || len(r.Unexpected) != 0 {
-		t.Fatalf("matched %s; missing %s; %d unexpected (first % x)", nettest.KindCounts(r.Matched), nettest.KindCounts(r.Missing), len(r.Unexpected), first(r.Unexpected))
+		t.Fatalf("matched %s; missing %s; %d unexpected (first % x)", capturetest.KindCounts(r.Matched), capturetest.KindCounts(r.Missing), len(r.Unexpected), first(r.Unexpected))
 	}
-	t.Logf("matched %s", nettest.KindCounts(r.Matched))
+	t.Logf("matched %s", capturetest.KindCounts(r.Matched))
 
 	// Direction: to our MAC ⇒ in, broadcast and other hosts ⇒ unknown,
 	// leaving ⇒ out.
@@ -89,8 +63,8 @@ func TestCaptureMix(t *testing.T) {
 	for _, g := range got {
 		dirs[g.Dir]++
 	}
-	bcastIn := mixSize/len(nettest.Kinds()) + btoi(mixSize%len(nettest.Kinds()) > int(nettest.Broadcast))
-	bcastOther := 40/len(nettest.Kinds()) + btoi(40%len(nettest.Kinds()) > int(nettest.Broadcast))
+	bcastIn := mixSize/len(capturetest.Kinds()) + btoi(mixSize%len(capturetest.Kinds()) > int(capturetest.Broadcast))
+	bcastOther := 40/len(capturetest.Kinds()) + btoi(40%len(capturetest.Kinds()) > int(capturetest.Broadcast))
 	wantUnknown := bcastIn + 40
 	_ = bcastOther
 	wantOut := 20
@@ -174,25 +148,25 @@ func TestFilter(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			v := nettest.NewVeth(t, nettest.VethConfig{})
-			src := openIn(t, v.Capture.NS, afpacket.Options{Iface: v.Capture.Name, Filter: tt.prog})
-			mix := nettest.Mix(mixSize, v.Peer.MAC, v.Capture.MAC)
-			var want []nettest.TestFrame
+			v := capturetest.NewVeth(t, capturetest.VethConfig{})
+			src := capturetest.OpenIn(t, v.Capture.NS, afpacket.Open, afpacket.Options{Iface: v.Capture.Name, Filter: tt.prog})
+			mix := capturetest.Mix(mixSize, v.Peer.MAC, v.Capture.MAC)
+			var want []capturetest.TestFrame
 			for _, f := range mix {
 				if n, _ := vm.Run(f.Data); n > 0 {
 					want = append(want, f)
 				}
 			}
-			sendAll(t, v.Peer.OpenInjector(t), mix)
-			got, err := nettest.Collect(src, len(want), 300*time.Millisecond, 10*time.Second)
+			capturetest.SendAll(t, v.Peer.OpenInjector(t), mix)
+			got, err := capturetest.Collect(src, len(want), 300*time.Millisecond, 10*time.Second)
 			if err != nil {
 				t.Fatal(err)
 			}
-			r := nettest.Match(want, got, nettest.Identity)
+			r := capturetest.Match(want, got, capturetest.Identity)
 			if len(r.Missing) != 0 || len(r.Unexpected) != 0 || len(want) == 0 {
-				t.Fatalf("want %d frames; matched %s; missing %s; %d unexpected", len(want), nettest.KindCounts(r.Matched), nettest.KindCounts(r.Missing), len(r.Unexpected))
+				t.Fatalf("want %d frames; matched %s; missing %s; %d unexpected", len(want), capturetest.KindCounts(r.Matched), capturetest.KindCounts(r.Missing), len(r.Unexpected))
 			}
-			t.Logf("matched %s", nettest.KindCounts(r.Matched))
+			t.Logf("matched %s", capturetest.KindCounts(r.Matched))
 			if st := src.Stats(); st.Received != uint64(len(want)) || st.OSDrops != 0 {
 				t.Errorf("stats %+v", st)
 			}
@@ -214,25 +188,25 @@ func TestAgentFilter(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			v := nettest.NewVeth(t, nettest.VethConfig{})
-			src := openIn(t, v.Capture.NS, afpacket.Options{Iface: v.Capture.Name, Filter: raw})
-			mix := nettest.Mix(mixSize, v.Peer.MAC, v.Capture.MAC)
-			var want []nettest.TestFrame
+			v := capturetest.NewVeth(t, capturetest.VethConfig{})
+			src := capturetest.OpenIn(t, v.Capture.NS, afpacket.Open, afpacket.Options{Iface: v.Capture.Name, Filter: raw})
+			mix := capturetest.Mix(mixSize, v.Peer.MAC, v.Capture.MAC)
+			var want []capturetest.TestFrame
 			for _, f := range mix {
 				if prog.Match(f.Data, len(f.Data)) {
 					want = append(want, f)
 				}
 			}
-			sendAll(t, v.Peer.OpenInjector(t), mix)
-			got, err := nettest.Collect(src, len(want), 300*time.Millisecond, 10*time.Second)
+			capturetest.SendAll(t, v.Peer.OpenInjector(t), mix)
+			got, err := capturetest.Collect(src, len(want), 300*time.Millisecond, 10*time.Second)
 			if err != nil {
 				t.Fatal(err)
 			}
-			r := nettest.Match(want, got, nettest.Identity)
+			r := capturetest.Match(want, got, capturetest.Identity)
 			if len(r.Missing) != 0 || len(r.Unexpected) != 0 || len(want) == 0 {
-				t.Fatalf("want %d; matched %s; missing %s; %d unexpected", len(want), nettest.KindCounts(r.Matched), nettest.KindCounts(r.Missing), len(r.Unexpected))
+				t.Fatalf("want %d; matched %s; missing %s; %d unexpected", len(want), capturetest.KindCounts(r.Matched), capturetest.KindCounts(r.Missing), len(r.Unexpected))
 			}
-			t.Logf("matched %s", nettest.KindCounts(r.Matched))
+			t.Logf("matched %s", capturetest.KindCounts(r.Matched))
 		})
 	}
 }
@@ -253,42 +227,42 @@ func TestAnyInterface(t *testing.T) {
 			name = "udp dst port 53"
 		}
 		t.Run(name, func(t *testing.T) {
-			v := nettest.NewVeth(t, nettest.VethConfig{})
+			v := capturetest.NewVeth(t, capturetest.VethConfig{})
 			opts := afpacket.Options{Iface: afpacket.AnyInterface}
 			if filtered {
 				opts.Filter = sll
 			}
-			src := openIn(t, v.Capture.NS, opts)
+			src := capturetest.OpenIn(t, v.Capture.NS, afpacket.Open, opts)
 			if src.LinkType() != decode.LinkLinuxSLL {
 				t.Fatalf("link type %v", src.LinkType())
 			}
-			mix := nettest.Mix(200, v.Peer.MAC, v.Capture.MAC)
+			mix := capturetest.Mix(200, v.Peer.MAC, v.Capture.MAC)
 			want := mix
 			if filtered {
 				want = nil
 				for _, f := range mix {
-					if f.Kind.IsUDPPort53() && f.Kind != nettest.VLANDNS4 {
+					if f.Kind.IsUDPPort53() && f.Kind != capturetest.VLANDNS4 {
 						want = append(want, f)
 					}
 				}
 			}
-			sendAll(t, v.Peer.OpenInjector(t), mix)
-			got, err := nettest.Collect(src, len(want), 300*time.Millisecond, 10*time.Second)
+			capturetest.SendAll(t, v.Peer.OpenInjector(t), mix)
+			got, err := capturetest.Collect(src, len(want), 300*time.Millisecond, 10*time.Second)
 			if err != nil {
 				t.Fatal(err)
 			}
 			// Broadcast frames keep their own destination; rebuild per frame.
-			view := func(g nettest.Got) []byte {
+			view := func(g capturetest.Got) []byte {
 				if len(g.Data) > 1 && g.Data[1] == 1 { // PACKET_BROADCAST
-					return nettest.FromSLL(net.HardwareAddr{0xff, 0xff, 0xff, 0xff, 0xff, 0xff})(g)
+					return capturetest.FromSLL(net.HardwareAddr{0xff, 0xff, 0xff, 0xff, 0xff, 0xff})(g)
 				}
-				return nettest.FromSLL(v.Capture.MAC)(g)
+				return capturetest.FromSLL(v.Capture.MAC)(g)
 			}
-			r := nettest.Match(want, got, view)
+			r := capturetest.Match(want, got, view)
 			if len(r.Missing) != 0 || len(r.Unexpected) != 0 {
-				t.Fatalf("want %d; matched %s; missing %s; %d unexpected (first % x)", len(want), nettest.KindCounts(r.Matched), nettest.KindCounts(r.Missing), len(r.Unexpected), first(r.Unexpected))
+				t.Fatalf("want %d; matched %s; missing %s; %d unexpected (first % x)", len(want), capturetest.KindCounts(r.Matched), capturetest.KindCounts(r.Missing), len(r.Unexpected), first(r.Unexpected))
 			}
-			t.Logf("matched %s", nettest.KindCounts(r.Matched))
+			t.Logf("matched %s", capturetest.KindCounts(r.Matched))
 		})
 	}
 }
@@ -297,19 +271,19 @@ func TestAnyInterface(t *testing.T) {
 // capturing once it is up again, and reports a deleted one — promptly, not
 // by hanging.
 func TestInterfaceDownAndGone(t *testing.T) {
-	v := nettest.NewVeth(t, nettest.VethConfig{})
-	src := openIn(t, v.Capture.NS, afpacket.Options{Iface: v.Capture.Name, PollTimeout: 50 * time.Millisecond})
+	v := capturetest.NewVeth(t, capturetest.VethConfig{})
+	src := capturetest.OpenIn(t, v.Capture.NS, afpacket.Open, afpacket.Options{Iface: v.Capture.Name, PollTimeout: 50 * time.Millisecond})
 
 	if err := v.Capture.SetUp(false); err != nil {
 		t.Fatal(err)
 	}
-	if err := nextErr(src, 2*time.Second); !errors.Is(err, capture.ErrInterfaceDown) {
+	if err := capturetest.NextError(src, 2*time.Second); !errors.Is(err, capture.ErrInterfaceDown) {
 		t.Fatalf("after down: %v", err)
 	}
 	if err := v.Capture.SetUp(true); err != nil {
 		t.Fatal(err)
 	}
-	frame := nettest.Build(nettest.DNSUDP4, 1, v.Peer.MAC, v.Capture.MAC)
+	frame := capturetest.Build(capturetest.DNSUDP4, 1, v.Peer.MAC, v.Capture.MAC)
 	inj := v.Peer.OpenInjector(t)
 	// The carrier takes a moment to come back; resend until one arrives.
 	var f capture.Frame
@@ -329,7 +303,7 @@ func TestInterfaceDownAndGone(t *testing.T) {
 	if err := v.Capture.Delete(); err != nil {
 		t.Fatal(err)
 	}
-	err := nextErr(src, 2*time.Second)
+	err := capturetest.NextError(src, 2*time.Second)
 	// Draining frames still in the ring is fine; the error must follow.
 	if !errors.Is(err, capture.ErrInterfaceGone) {
 		t.Fatalf("after delete: %v", err)
@@ -339,39 +313,25 @@ func TestInterfaceDownAndGone(t *testing.T) {
 	}
 }
 
-// nextErr calls Next until it returns something other than a frame or a
-// timeout, or the deadline passes.
-func nextErr(src capture.Source, d time.Duration) error {
-	var f capture.Frame
-	deadline := time.Now().Add(d)
-	for time.Now().Before(deadline) {
-		err := src.Next(&f)
-		if err != nil && !errors.Is(err, capture.ErrTimeout) {
-			return err
-		}
-	}
-	return errors.New("no error before the deadline")
-}
-
 func TestDownedWhileDownThenDeleted(t *testing.T) {
-	v := nettest.NewVeth(t, nettest.VethConfig{})
-	src := openIn(t, v.Capture.NS, afpacket.Options{Iface: v.Capture.Name, PollTimeout: 20 * time.Millisecond})
+	v := capturetest.NewVeth(t, capturetest.VethConfig{})
+	src := capturetest.OpenIn(t, v.Capture.NS, afpacket.Open, afpacket.Options{Iface: v.Capture.Name, PollTimeout: 20 * time.Millisecond})
 	if err := v.Capture.SetUp(false); err != nil {
 		t.Fatal(err)
 	}
-	if err := nextErr(src, 2*time.Second); !errors.Is(err, capture.ErrInterfaceDown) {
+	if err := capturetest.NextError(src, 2*time.Second); !errors.Is(err, capture.ErrInterfaceDown) {
 		t.Fatalf("after down: %v", err)
 	}
 	if err := v.Capture.Delete(); err != nil {
 		t.Fatal(err)
 	}
-	if err := nextErr(src, 2*time.Second); !errors.Is(err, capture.ErrInterfaceGone) {
+	if err := capturetest.NextError(src, 2*time.Second); !errors.Is(err, capture.ErrInterfaceGone) {
 		t.Fatalf("after delete while down: %v", err)
 	}
 }
 
 func TestOpenErrors(t *testing.T) {
-	v := nettest.NewVeth(t, nettest.VethConfig{})
+	v := capturetest.NewVeth(t, capturetest.VethConfig{})
 	err := v.Capture.NS.Do(func() error {
 		_, err := afpacket.Open(afpacket.Options{Iface: "nope0"})
 		return err
@@ -383,10 +343,10 @@ func TestOpenErrors(t *testing.T) {
 
 // TestNextAllocs proves the per-frame path allocates nothing.
 func TestNextAllocs(t *testing.T) {
-	v := nettest.NewVeth(t, nettest.VethConfig{})
-	src := openIn(t, v.Capture.NS, afpacket.Options{Iface: v.Capture.Name, Filter: udpDst53})
-	mix := nettest.Mix(600, v.Peer.MAC, v.Capture.MAC)
-	sendAll(t, v.Peer.OpenInjector(t), mix)
+	v := capturetest.NewVeth(t, capturetest.VethConfig{})
+	src := capturetest.OpenIn(t, v.Capture.NS, afpacket.Open, afpacket.Options{Iface: v.Capture.Name, Filter: udpDst53})
+	mix := capturetest.Mix(600, v.Peer.MAC, v.Capture.MAC)
+	capturetest.SendAll(t, v.Peer.OpenInjector(t), mix)
 	time.Sleep(50 * time.Millisecond) // let the last block retire
 	var f capture.Frame
 	if n := testing.AllocsPerRun(150, func() {
@@ -403,10 +363,10 @@ func TestNextAllocs(t *testing.T) {
 // stopped, then read with it running. The sender, not the source, would be
 // the bottleneck if both ran at once.
 func BenchmarkNext(b *testing.B) {
-	v := nettest.NewVeth(b, nettest.VethConfig{})
-	src := openIn(b, v.Capture.NS, afpacket.Options{Iface: v.Capture.Name, BlockCount: 16})
+	v := capturetest.NewVeth(b, capturetest.VethConfig{})
+	src := capturetest.OpenIn(b, v.Capture.NS, afpacket.Open, afpacket.Options{Iface: v.Capture.Name, BlockCount: 16})
 	inj := v.Peer.OpenInjector(b)
-	frames := nettest.Mix(1000, v.Peer.MAC, v.Capture.MAC)
+	frames := capturetest.Mix(1000, v.Peer.MAC, v.Capture.MAC)
 	var f capture.Frame
 	b.ReportAllocs()
 	b.ResetTimer()

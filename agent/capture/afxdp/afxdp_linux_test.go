@@ -3,48 +3,22 @@
 package afxdp_test
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/visorng/visor/agent/capture"
 	"github.com/visorng/visor/agent/capture/afxdp"
-	"github.com/visorng/visor/agent/capture/internal/nettest"
+	"github.com/visorng/visor/agent/capture/capturetest"
 	"github.com/visorng/visor/bpf"
 )
 
-func openIn(t testing.TB, ns *nettest.NS, opts afxdp.Options) *afxdp.Source {
-	t.Helper()
-	var src *afxdp.Source
-	err := ns.Do(func() error {
-		var err error
-		src, err = afxdp.Open(opts)
-		return err
-	})
-	if err != nil {
-		t.Fatalf("open: %v", err)
-	}
-	t.Cleanup(func() { src.Close() })
-	return src
-}
-
-func sendAll(t testing.TB, in *nettest.Injector, frames []nettest.TestFrame) {
-	t.Helper()
-	for _, f := range frames {
-		if err := in.Send(f.Data); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
 func TestRefusesHostInterface(t *testing.T) {
-	v := nettest.NewVeth(t, nettest.VethConfig{})
+	v := capturetest.NewVeth(t, capturetest.VethConfig{})
 	err := v.Capture.NS.Do(func() error {
 		s, err := afxdp.Open(afxdp.Options{Iface: v.Capture.Name})
 		if err == nil {
@@ -64,18 +38,18 @@ func TestRefusesHostInterface(t *testing.T) {
 func TestMixExact(t *testing.T) {
 	for _, mode := range []bpf.XDPMode{bpf.XDPModeNative, bpf.XDPModeGeneric} {
 		t.Run(fmt.Sprint("mode=", mode), func(t *testing.T) {
-			v := nettest.NewVeth(t, nettest.VethConfig{})
-			src := openIn(t, v.Capture.NS, afxdp.Options{Iface: v.Capture.Name, Mode: mode, AllowHostAddrs: true})
+			v := capturetest.NewVeth(t, capturetest.VethConfig{})
+			src := capturetest.OpenIn(t, v.Capture.NS, afxdp.Open, afxdp.Options{Iface: v.Capture.Name, Mode: mode, AllowHostAddrs: true})
 			t.Logf("attached %s, zero-copy %v", src.AttachMode(), src.ZeroCopy())
-			mix := nettest.Mix(1000, v.Peer.MAC, v.Capture.MAC)
-			sendAll(t, v.Peer.OpenInjector(t), mix)
-			got, err := nettest.Collect(src, len(mix), 300*time.Millisecond, 10*time.Second)
+			mix := capturetest.Mix(1000, v.Peer.MAC, v.Capture.MAC)
+			capturetest.SendAll(t, v.Peer.OpenInjector(t), mix)
+			got, err := capturetest.Collect(src, len(mix), 300*time.Millisecond, 10*time.Second)
 			if err != nil {
 				t.Fatal(err)
 			}
-			r := nettest.Match(mix, got, nettest.Identity)
+			r := capturetest.Match(mix, got, capturetest.Identity)
 			if len(r.Missing) != 0 || len(r.Unexpected) != 0 {
-				t.Fatalf("matched %s; missing %s; %d unexpected", nettest.KindCounts(r.Matched), nettest.KindCounts(r.Missing), len(r.Unexpected))
+				t.Fatalf("matched %s; missing %s; %d unexpected", capturetest.KindCounts(r.Matched), capturetest.KindCounts(r.Missing), len(r.Unexpected))
 			}
 			st := src.Stats()
 			if st.Received != 1000 || st.OSDrops != 0 || st.Kernel == nil || st.Kernel.Packets != 1000 || st.Kernel.Sampled != 1000 {
@@ -92,9 +66,9 @@ func TestMixExact(t *testing.T) {
 func TestPacedStream(t *testing.T) {
 	for _, d := range []time.Duration{0, -1, time.Millisecond} {
 		t.Run(fmt.Sprint("batch_delay=", d), func(t *testing.T) {
-			v := nettest.NewVeth(t, nettest.VethConfig{})
-			src := openIn(t, v.Capture.NS, afxdp.Options{Iface: v.Capture.Name, BatchDelay: d, AllowHostAddrs: true})
-			mix := nettest.Mix(3000, v.Peer.MAC, v.Capture.MAC)
+			v := capturetest.NewVeth(t, capturetest.VethConfig{})
+			src := capturetest.OpenIn(t, v.Capture.NS, afxdp.Open, afxdp.Options{Iface: v.Capture.Name, BatchDelay: d, AllowHostAddrs: true})
+			mix := capturetest.Mix(3000, v.Peer.MAC, v.Capture.MAC)
 			inj := v.Peer.OpenInjector(t)
 			sent := make(chan error, 1)
 			go func() {
@@ -109,15 +83,15 @@ func TestPacedStream(t *testing.T) {
 				}
 				sent <- nil
 			}()
-			got, err := nettest.Collect(src, len(mix), 100*time.Millisecond, 10*time.Second)
+			got, err := capturetest.Collect(src, len(mix), 100*time.Millisecond, 10*time.Second)
 			if serr := <-sent; serr != nil {
 				t.Fatal(serr)
 			}
 			if err != nil {
 				t.Fatal(err)
 			}
-			if r := nettest.Match(mix, got, nettest.Identity); len(r.Missing) != 0 || len(r.Unexpected) != 0 {
-				t.Fatalf("missing %s; %d unexpected", nettest.KindCounts(r.Missing), len(r.Unexpected))
+			if r := capturetest.Match(mix, got, capturetest.Identity); len(r.Missing) != 0 || len(r.Unexpected) != 0 {
+				t.Fatalf("missing %s; %d unexpected", capturetest.KindCounts(r.Missing), len(r.Unexpected))
 			}
 			if st := src.Stats(); st.Received != uint64(len(mix)) || st.OSDrops != 0 {
 				t.Fatalf("stats %+v xdp %+v", st, src.XDPStats())
@@ -129,31 +103,31 @@ func TestPacedStream(t *testing.T) {
 // TestMultiQueue binds a socket per queue of a multi-queue veth and still
 // receives every frame, whichever queue it lands on.
 func TestMultiQueue(t *testing.T) {
-	v := nettest.NewVeth(t, nettest.VethConfig{RxQueues: 2})
-	src := openIn(t, v.Capture.NS, afxdp.Options{Iface: v.Capture.Name, AllowHostAddrs: true})
+	v := capturetest.NewVeth(t, capturetest.VethConfig{RxQueues: 2})
+	src := capturetest.OpenIn(t, v.Capture.NS, afxdp.Open, afxdp.Options{Iface: v.Capture.Name, AllowHostAddrs: true})
 	if src.Queues() != 2 {
 		t.Fatalf("%d sockets bound, want one per queue (2)", src.Queues())
 	}
-	mix := nettest.Mix(500, v.Peer.MAC, v.Capture.MAC)
-	sendAll(t, v.Peer.OpenInjector(t), mix)
-	got, err := nettest.Collect(src, len(mix), 300*time.Millisecond, 10*time.Second)
+	mix := capturetest.Mix(500, v.Peer.MAC, v.Capture.MAC)
+	capturetest.SendAll(t, v.Peer.OpenInjector(t), mix)
+	got, err := capturetest.Collect(src, len(mix), 300*time.Millisecond, 10*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r := nettest.Match(mix, got, nettest.Identity); len(r.Missing) != 0 || len(r.Unexpected) != 0 {
-		t.Fatalf("missing %s; %d unexpected", nettest.KindCounts(r.Missing), len(r.Unexpected))
+	if r := capturetest.Match(mix, got, capturetest.Identity); len(r.Missing) != 0 || len(r.Unexpected) != 0 {
+		t.Fatalf("missing %s; %d unexpected", capturetest.KindCounts(r.Missing), len(r.Unexpected))
 	}
 }
 
 // TestSampleRateZero keeps counting every frame while delivering none.
 func TestSampleRateZero(t *testing.T) {
-	v := nettest.NewVeth(t, nettest.VethConfig{})
-	src := openIn(t, v.Capture.NS, afxdp.Options{Iface: v.Capture.Name, AllowHostAddrs: true})
+	v := capturetest.NewVeth(t, capturetest.VethConfig{})
+	src := capturetest.OpenIn(t, v.Capture.NS, afxdp.Open, afxdp.Options{Iface: v.Capture.Name, AllowHostAddrs: true})
 	if err := src.SetSampleRate(0); err != nil {
 		t.Fatal(err)
 	}
-	sendAll(t, v.Peer.OpenInjector(t), nettest.Mix(300, v.Peer.MAC, v.Capture.MAC))
-	got, err := nettest.Collect(src, 1, 0, 300*time.Millisecond)
+	capturetest.SendAll(t, v.Peer.OpenInjector(t), capturetest.Mix(300, v.Peer.MAC, v.Capture.MAC))
+	got, err := capturetest.Collect(src, 1, 0, 300*time.Millisecond)
 	if err != nil || len(got) != 0 {
 		t.Fatalf("delivered %d frames at rate 0 (%v)", len(got), err)
 	}
@@ -163,24 +137,13 @@ func TestSampleRateZero(t *testing.T) {
 }
 
 func TestInterfaceGone(t *testing.T) {
-	v := nettest.NewVeth(t, nettest.VethConfig{})
-	src := openIn(t, v.Capture.NS, afxdp.Options{Iface: v.Capture.Name, PollTimeout: 20 * time.Millisecond, AllowHostAddrs: true})
+	v := capturetest.NewVeth(t, capturetest.VethConfig{})
+	src := capturetest.OpenIn(t, v.Capture.NS, afxdp.Open, afxdp.Options{Iface: v.Capture.Name, PollTimeout: 20 * time.Millisecond, AllowHostAddrs: true})
 	if err := v.Capture.Delete(); err != nil {
 		t.Fatal(err)
 	}
-	var f capture.Frame
-	deadline := time.Now().Add(2 * time.Second)
-	for {
-		err := src.Next(&f)
-		if errors.Is(err, capture.ErrInterfaceGone) {
-			return
-		}
-		if err != nil && !errors.Is(err, capture.ErrTimeout) {
-			t.Fatal(err)
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("no error after the interface was deleted")
-		}
+	if err := capturetest.NextError(src, 2*time.Second); !errors.Is(err, capture.ErrInterfaceGone) {
+		t.Fatal(err)
 	}
 }
 
@@ -189,75 +152,34 @@ const helperEnv = "VISOR_AFXDP_HELPER_IFACE"
 // TestHelperProcess is not a test: TestSIGKILLLeavesNothing runs the test
 // binary as a child inside the namespace to attach and then be killed.
 func TestHelperProcess(t *testing.T) {
-	iface := os.Getenv(helperEnv)
-	if iface == "" {
-		t.Skip("helper process for TestSIGKILLLeavesNothing")
-	}
-	src, err := afxdp.Open(afxdp.Options{Iface: iface, AllowHostAddrs: true})
-	if err != nil {
-		fmt.Println("error:", err)
-		os.Exit(1)
-	}
-	defer src.Close()
-	fmt.Println("attached")
-	time.Sleep(30 * time.Second)
+	capturetest.HelperProcess(t, helperEnv, func(iface string) (*afxdp.Source, error) {
+		return afxdp.Open(afxdp.Options{Iface: iface, AllowHostAddrs: true})
+	})
 }
 
 func TestSIGKILLLeavesNothing(t *testing.T) {
-	v := nettest.NewVeth(t, nettest.VethConfig{})
-	cmd := v.Capture.NS.Command(os.Args[0], "-test.run=^TestHelperProcess$", "-test.v")
-	cmd.Env = append(os.Environ(), helperEnv+"="+v.Capture.Name)
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	sc := bufio.NewScanner(stdout)
-	attached := false
-	for sc.Scan() {
-		if strings.Contains(sc.Text(), "attached") {
-			attached = true
-			break
-		}
-		if strings.HasPrefix(sc.Text(), "error:") {
-			t.Fatal(sc.Text())
-		}
-	}
-	if !attached {
-		t.Fatal("helper never attached")
-	}
+	v := capturetest.NewVeth(t, capturetest.VethConfig{})
+	h := capturetest.StartHelper(t, v.Capture.End, helperEnv)
 	if !xdpAttached(t, v.Capture) {
 		t.Fatal("no XDP program while the helper runs")
 	}
-	if err := cmd.Process.Kill(); err != nil { // SIGKILL: no Close runs
-		t.Fatal(err)
-	}
-	cmd.Wait()
-	deadline := time.Now().Add(3 * time.Second)
-	for xdpAttached(t, v.Capture) {
-		if time.Now().After(deadline) {
-			t.Fatal("XDP program still attached after the owner was killed")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	h.Kill(t)
+	capturetest.WaitUntil(t, 3*time.Second, func() bool { return !xdpAttached(t, v.Capture) },
+		"XDP program still attached after the owner was killed")
 }
 
-func xdpAttached(t *testing.T, e nettest.End) bool {
-	l, err := e.NS.Netlink().LinkByIndex(e.Index)
+func xdpAttached(t *testing.T, e capturetest.End) bool {
+	id, err := e.XDPProgID()
 	if err != nil {
 		t.Fatal(err)
 	}
-	x := l.Attrs().Xdp
-	return x != nil && x.Attached
+	return id != 0
 }
 
 func TestNextAllocs(t *testing.T) {
-	v := nettest.NewVeth(t, nettest.VethConfig{})
-	src := openIn(t, v.Capture.NS, afxdp.Options{Iface: v.Capture.Name, AllowHostAddrs: true})
-	sendAll(t, v.Peer.OpenInjector(t), nettest.Mix(600, v.Peer.MAC, v.Capture.MAC))
+	v := capturetest.NewVeth(t, capturetest.VethConfig{})
+	src := capturetest.OpenIn(t, v.Capture.NS, afxdp.Open, afxdp.Options{Iface: v.Capture.Name, AllowHostAddrs: true})
+	capturetest.SendAll(t, v.Peer.OpenInjector(t), capturetest.Mix(600, v.Peer.MAC, v.Capture.MAC))
 	var f capture.Frame
 	if n := testing.AllocsPerRun(150, func() {
 		if err := src.Next(&f); err != nil {
@@ -272,34 +194,9 @@ func TestNextAllocs(t *testing.T) {
 // ring, in bursts of up to 3000 (the ring holds 4096) injected with the
 // timer stopped.
 func BenchmarkNext(b *testing.B) {
-	v := nettest.NewVeth(b, nettest.VethConfig{})
-	src := openIn(b, v.Capture.NS, afxdp.Options{Iface: v.Capture.Name, AllowHostAddrs: true})
-	inj := v.Peer.OpenInjector(b)
-	frames := nettest.Mix(1000, v.Peer.MAC, v.Capture.MAC)
-	var f capture.Frame
-	b.ReportAllocs()
-	b.ResetTimer()
-	var elapsed time.Duration
-	for done := 0; done < b.N; {
-		chunk := min(b.N-done, 3000)
-		b.StopTimer()
-		for i := range chunk {
-			if err := inj.Send(frames[i%len(frames)].Data); err != nil {
-				b.Fatal(err)
-			}
-		}
-		b.StartTimer()
-		start := time.Now()
-		for got := 0; got < chunk; got++ {
-			if err := src.Next(&f); err != nil {
-				b.Fatalf("after %d of %d: %v; stats %+v", got, chunk, err, src.Stats())
-			}
-		}
-		elapsed += time.Since(start)
-		done += chunk
-	}
-	b.StopTimer()
-	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "frames/s")
+	v := capturetest.NewVeth(b, capturetest.VethConfig{})
+	src := capturetest.OpenIn(b, v.Capture.NS, afxdp.Open, afxdp.Options{Iface: v.Capture.Name, AllowHostAddrs: true})
+	capturetest.BenchmarkBursts(b, src, v.Peer.OpenInjector(b), capturetest.Mix(1000, v.Peer.MAC, v.Capture.MAC), 3000)
 	if st := src.Stats(); st.OSDrops != 0 {
 		b.Fatalf("drops in a bounded burst: %+v %+v", st, src.XDPStats())
 	}
@@ -345,8 +242,8 @@ func udpFrame(size int, seq uint16, src, dst []byte) []byte {
 func TestJumboFrags(t *testing.T) {
 	for _, mode := range []bpf.XDPMode{bpf.XDPModeNative, bpf.XDPModeGeneric} {
 		t.Run(fmt.Sprint("mode=", mode), func(t *testing.T) {
-			v := nettest.NewVeth(t, nettest.VethConfig{MTU: 9000})
-			src := openIn(t, v.Capture.NS, afxdp.Options{Iface: v.Capture.Name, Mode: mode, AllowHostAddrs: true})
+			v := capturetest.NewVeth(t, capturetest.VethConfig{MTU: 9000})
+			src := capturetest.OpenIn(t, v.Capture.NS, afxdp.Open, afxdp.Options{Iface: v.Capture.Name, Mode: mode, AllowHostAddrs: true})
 			t.Logf("attached %s, zero-copy %v", src.AttachMode(), src.ZeroCopy())
 			const n = 200
 			var sent [][]byte
@@ -366,7 +263,7 @@ func TestJumboFrags(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			got, err := nettest.Collect(src, n, 300*time.Millisecond, 10*time.Second)
+			got, err := capturetest.Collect(src, n, 300*time.Millisecond, 10*time.Second)
 			if err != nil {
 				t.Fatal(err)
 			}

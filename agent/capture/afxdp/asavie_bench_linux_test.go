@@ -8,7 +8,7 @@ import (
 
 	asavie "github.com/asavie/xdp"
 
-	"github.com/visorng/visor/agent/capture/internal/nettest"
+	"github.com/visorng/visor/agent/capture/capturetest"
 	"github.com/visorng/visor/bpf"
 )
 
@@ -17,7 +17,7 @@ import (
 // bursts), for the record of why this package has its own: its GetDescs
 // scans the whole frame table on every refill.
 func BenchmarkAsavieReceive(b *testing.B) {
-	v := nettest.NewVeth(b, nettest.VethConfig{})
+	v := capturetest.NewVeth(b, capturetest.VethConfig{})
 	var (
 		objs *bpf.XDPObjects
 		xsk  *asavie.Socket
@@ -46,7 +46,7 @@ func BenchmarkAsavieReceive(b *testing.B) {
 	}
 	b.Cleanup(func() { xsk.Close(); objs.Close() })
 	inj := v.Peer.OpenInjector(b)
-	frames := nettest.Mix(1000, v.Peer.MAC, v.Capture.MAC)
+	frames := capturetest.Mix(1000, v.Peer.MAC, v.Capture.MAC)
 	xsk.Fill(xsk.GetDescs(xsk.NumFreeFillSlots()))
 	var sink int
 	b.ReportAllocs()

@@ -1,9 +1,10 @@
-package nettest
+package capturetest
 
 import (
 	"encoding/binary"
 	"fmt"
 	"net"
+	"strings"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
@@ -157,12 +158,12 @@ func Build(k Kind, seq uint16, src, dst net.HardwareAddr) []byte {
 			ls = []gopacket.SerializableLayer{eth, outer, inner, ip4, udp, payload}
 		}
 	default:
-		panic(fmt.Sprintf("nettest: unknown kind %d", k))
+		panic(fmt.Sprintf("capturetest: unknown kind %d", k))
 	}
 	buf := gopacket.NewSerializeBuffer()
 	opts := gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}
 	if err := gopacket.SerializeLayers(buf, opts, ls...); err != nil {
-		panic(fmt.Sprintf("nettest: serialize %s: %v", k, err))
+		panic(fmt.Sprintf("capturetest: serialize %s: %v", k, err))
 	}
 	return append([]byte(nil), buf.Bytes()...)
 }
@@ -176,4 +177,15 @@ func dnsQuery(seq uint16) []byte {
 	b = append(b, label...)
 	b = append(b, 5, 'v', 'i', 's', 'o', 'r', 4, 't', 'e', 's', 't', 0)
 	return append(b, 0, 1, 0, 1) // A, IN
+}
+
+// KindCounts renders counts per kind in a stable order for messages.
+func KindCounts(m map[Kind]int) string {
+	var b strings.Builder
+	for k := range numKinds {
+		if m[k] != 0 {
+			fmt.Fprintf(&b, "%s=%d ", k, m[k])
+		}
+	}
+	return strings.TrimSpace(b.String())
 }

@@ -3,58 +3,29 @@
 package tcring_test
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"net"
-	"os"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/cilium/ebpf"
-	"github.com/cilium/ebpf/link"
 	"golang.org/x/net/icmp"
 	"golang.org/x/net/ipv4"
 
 	"github.com/visorng/visor/agent/capture"
-	"github.com/visorng/visor/agent/capture/internal/nettest"
+	"github.com/visorng/visor/agent/capture/capturetest"
 	"github.com/visorng/visor/agent/capture/tcring"
 	"github.com/visorng/visor/bpf"
 	"github.com/visorng/visor/decode"
 )
 
-func openIn(t testing.TB, ns *nettest.NS, opts tcring.Options) *tcring.Source {
-	t.Helper()
-	var src *tcring.Source
-	err := ns.Do(func() error {
-		var err error
-		src, err = tcring.Open(opts)
-		return err
-	})
-	if err != nil {
-		t.Fatalf("open: %v", err)
-	}
-	t.Cleanup(func() { src.Close() })
-	return src
-}
-
-func sendAll(t testing.TB, in *nettest.Injector, frames []nettest.TestFrame) {
-	t.Helper()
-	for _, f := range frames {
-		if err := in.Send(f.Data); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
 // onWire is what TC reports of a sent frame: the record has no TPID, so a
 // QinQ outer tag comes back as 802.1Q.
-func onWire(frames []nettest.TestFrame) []nettest.TestFrame {
-	out := make([]nettest.TestFrame, len(frames))
+func onWire(frames []capturetest.TestFrame) []capturetest.TestFrame {
+	out := make([]capturetest.TestFrame, len(frames))
 	for i, f := range frames {
 		out[i] = f
-		if f.Kind == nettest.QinQUDP4 {
+		if f.Kind == capturetest.QinQUDP4 {
 			d := append([]byte(nil), f.Data...)
 			d[12], d[13] = 0x81, 0x00
 			out[i].Data = d
@@ -70,10 +41,10 @@ func onWire(frames []nettest.TestFrame) []nettest.TestFrame {
 func TestSparseRecordsFlow(t *testing.T) {
 	for _, every := range []bool{false, true} {
 		t.Run(fmt.Sprint("wake_every_record=", every), func(t *testing.T) {
-			v := nettest.NewVeth(t, nettest.VethConfig{})
-			src := openIn(t, v.Capture.NS, tcring.Options{Iface: v.Capture.Name, PollTimeout: 5 * time.Second, FlushInterval: 20 * time.Millisecond, WakeEveryRecord: every})
+			v := capturetest.NewVeth(t, capturetest.VethConfig{})
+			src := capturetest.OpenIn(t, v.Capture.NS, tcring.Open, tcring.Options{Iface: v.Capture.Name, PollTimeout: 5 * time.Second, FlushInterval: 20 * time.Millisecond, WakeEveryRecord: every})
 			inj := v.Peer.OpenInjector(t)
-			mix := nettest.Mix(5, v.Peer.MAC, v.Capture.MAC)
+			mix := capturetest.Mix(5, v.Peer.MAC, v.Capture.MAC)
 			var f capture.Frame
 			for i, m := range mix {
 				if err := inj.Send(m.Data); err != nil {
@@ -96,16 +67,16 @@ func TestSparseRecordsFlow(t *testing.T) {
 // records cross the wakeup threshold (an eighth of a 64 KiB ring here) the
 // reader is woken at once, long before its 5 s flush deadline.
 func TestThresholdWakes(t *testing.T) {
-	v := nettest.NewVeth(t, nettest.VethConfig{})
-	src := openIn(t, v.Capture.NS, tcring.Options{Iface: v.Capture.Name, PollTimeout: 10 * time.Second, FlushInterval: 5 * time.Second, BPF: bpf.Options{RingBytes: 64 << 10}})
-	mix := nettest.Mix(200, v.Peer.MAC, v.Capture.MAC)
+	v := capturetest.NewVeth(t, capturetest.VethConfig{})
+	src := capturetest.OpenIn(t, v.Capture.NS, tcring.Open, tcring.Options{Iface: v.Capture.Name, PollTimeout: 10 * time.Second, FlushInterval: 5 * time.Second, BPF: bpf.Options{RingBytes: 64 << 10}})
+	mix := capturetest.Mix(200, v.Peer.MAC, v.Capture.MAC)
 	var f capture.Frame
 	// Wait first, so the reader is asleep in epoll when the records come.
 	got := make(chan error, 1)
 	go func() { got <- src.Next(&f) }()
 	time.Sleep(50 * time.Millisecond)
 	start := time.Now()
-	sendAll(t, v.Peer.OpenInjector(t), mix)
+	capturetest.SendAll(t, v.Peer.OpenInjector(t), mix)
 	select {
 	case err := <-got:
 		if err != nil {
@@ -130,17 +101,17 @@ func TestThresholdWakes(t *testing.T) {
 func TestMixExact(t *testing.T) {
 	for _, mode := range []tcring.AttachMode{tcring.AttachTCX, tcring.AttachLegacy} {
 		t.Run(fmt.Sprint("attach=", mode), func(t *testing.T) {
-			v := nettest.NewVeth(t, nettest.VethConfig{})
-			src := openIn(t, v.Capture.NS, tcring.Options{Iface: v.Capture.Name, Attach: mode})
-			mix := nettest.Mix(1000, v.Peer.MAC, v.Capture.MAC)
-			sendAll(t, v.Peer.OpenInjector(t), mix)
-			got, err := nettest.Collect(src, len(mix), 300*time.Millisecond, 10*time.Second)
+			v := capturetest.NewVeth(t, capturetest.VethConfig{})
+			src := capturetest.OpenIn(t, v.Capture.NS, tcring.Open, tcring.Options{Iface: v.Capture.Name, Attach: mode})
+			mix := capturetest.Mix(1000, v.Peer.MAC, v.Capture.MAC)
+			capturetest.SendAll(t, v.Peer.OpenInjector(t), mix)
+			got, err := capturetest.Collect(src, len(mix), 300*time.Millisecond, 10*time.Second)
 			if err != nil {
 				t.Fatal(err)
 			}
-			r := nettest.Match(onWire(mix), got, nettest.Identity)
+			r := capturetest.Match(onWire(mix), got, capturetest.Identity)
 			if len(r.Missing) != 0 || len(r.Unexpected) != 0 {
-				t.Fatalf("matched %s; missing %s; %d unexpected", nettest.KindCounts(r.Matched), nettest.KindCounts(r.Missing), len(r.Unexpected))
+				t.Fatalf("matched %s; missing %s; %d unexpected", capturetest.KindCounts(r.Matched), capturetest.KindCounts(r.Missing), len(r.Unexpected))
 			}
 			for _, g := range got {
 				if g.Dir != decode.DirIn {
@@ -162,15 +133,15 @@ func TestMixExact(t *testing.T) {
 			var udp, tcp, icmp, v6 uint64
 			for _, f := range mix {
 				switch f.Kind {
-				case nettest.DNSUDP4, nettest.UDP4, nettest.DNSUDP6, nettest.VLANDNS4, nettest.QinQUDP4, nettest.Broadcast:
+				case capturetest.DNSUDP4, capturetest.UDP4, capturetest.DNSUDP6, capturetest.VLANDNS4, capturetest.QinQUDP4, capturetest.Broadcast:
 					udp++
-				case nettest.DNSTCP4, nettest.TCPSyn4, nettest.TCPSyn6:
+				case capturetest.DNSTCP4, capturetest.TCPSyn4, capturetest.TCPSyn6:
 					tcp++
-				case nettest.ICMP4, nettest.ICMP6:
+				case capturetest.ICMP4, capturetest.ICMP6:
 					icmp++
 				}
 				switch f.Kind {
-				case nettest.DNSUDP6, nettest.TCPSyn6, nettest.ICMP6:
+				case capturetest.DNSUDP6, capturetest.TCPSyn6, capturetest.ICMP6:
 					v6++
 				}
 			}
@@ -193,7 +164,7 @@ func TestMixExact(t *testing.T) {
 
 // TestLegacyCleanup checks Close removes the clsact qdisc it created.
 func TestLegacyCleanup(t *testing.T) {
-	v := nettest.NewVeth(t, nettest.VethConfig{})
+	v := capturetest.NewVeth(t, capturetest.VethConfig{})
 	var src *tcring.Source
 	if err := v.Capture.NS.Do(func() error {
 		var err error
@@ -213,7 +184,7 @@ func TestLegacyCleanup(t *testing.T) {
 	}
 }
 
-func clsactCount(t *testing.T, e nettest.End) int {
+func clsactCount(t *testing.T, e capturetest.End) int {
 	l, err := e.NS.Netlink().LinkByIndex(e.Index)
 	if err != nil {
 		t.Fatal(err)
@@ -235,8 +206,8 @@ func clsactCount(t *testing.T, e nettest.End) int {
 // interface: every packet must reach its destination, and the source must
 // see each one exactly once, on the right hook.
 func TestDeliversWhileCapturing(t *testing.T) {
-	v := nettest.NewVeth(t, nettest.VethConfig{})
-	src := openIn(t, v.Capture.NS, tcring.Options{Iface: v.Capture.Name})
+	v := capturetest.NewVeth(t, capturetest.VethConfig{})
+	src := capturetest.OpenIn(t, v.Capture.NS, tcring.Open, tcring.Options{Iface: v.Capture.Name})
 
 	const port, n = 7777, 200
 	var srv *net.UDPConn
@@ -270,12 +241,12 @@ func TestDeliversWhileCapturing(t *testing.T) {
 
 	// Drain the source concurrently so the ring never fills.
 	type result struct {
-		got []nettest.Got
+		got []capturetest.Got
 		err error
 	}
 	done := make(chan result, 1)
 	go func() {
-		got, err := nettest.Collect(src, 2*n+2*20, 500*time.Millisecond, 20*time.Second)
+		got, err := capturetest.Collect(src, 2*n+2*20, 500*time.Millisecond, 20*time.Second)
 		done <- result{got, err}
 	}()
 
@@ -329,24 +300,13 @@ func TestDeliversWhileCapturing(t *testing.T) {
 }
 
 func TestInterfaceGone(t *testing.T) {
-	v := nettest.NewVeth(t, nettest.VethConfig{})
-	src := openIn(t, v.Capture.NS, tcring.Options{Iface: v.Capture.Name, PollTimeout: 20 * time.Millisecond})
+	v := capturetest.NewVeth(t, capturetest.VethConfig{})
+	src := capturetest.OpenIn(t, v.Capture.NS, tcring.Open, tcring.Options{Iface: v.Capture.Name, PollTimeout: 20 * time.Millisecond})
 	if err := v.Capture.Delete(); err != nil {
 		t.Fatal(err)
 	}
-	var f capture.Frame
-	deadline := time.Now().Add(2 * time.Second)
-	for {
-		err := src.Next(&f)
-		if errors.Is(err, capture.ErrInterfaceGone) {
-			break
-		}
-		if err != nil && !errors.Is(err, capture.ErrTimeout) {
-			t.Fatal(err)
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("no error after the interface was deleted")
-		}
+	if err := capturetest.NextError(src, 2*time.Second); !errors.Is(err, capture.ErrInterfaceGone) {
+		t.Fatal(err)
 	}
 }
 
@@ -355,74 +315,24 @@ const helperEnv = "VISOR_TCRING_HELPER_IFACE"
 // TestHelperProcess is not a test: TestSIGKILLLeavesNothing runs the test
 // binary as a child inside the namespace to attach and then be killed.
 func TestHelperProcess(t *testing.T) {
-	iface := os.Getenv(helperEnv)
-	if iface == "" {
-		t.Skip("helper process for TestSIGKILLLeavesNothing")
-	}
-	src, err := tcring.Open(tcring.Options{Iface: iface, Attach: tcring.AttachTCX})
-	if err != nil {
-		fmt.Println("error:", err)
-		os.Exit(1)
-	}
-	defer src.Close()
-	fmt.Println("attached")
-	time.Sleep(30 * time.Second)
+	capturetest.HelperProcess(t, helperEnv, func(iface string) (*tcring.Source, error) {
+		return tcring.Open(tcring.Options{Iface: iface, Attach: tcring.AttachTCX})
+	})
 }
 
 func TestSIGKILLLeavesNothing(t *testing.T) {
-	v := nettest.NewVeth(t, nettest.VethConfig{})
-	cmd := v.Capture.NS.Command(os.Args[0], "-test.run=^TestHelperProcess$", "-test.v")
-	cmd.Env = append(os.Environ(), helperEnv+"="+v.Capture.Name)
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	sc := bufio.NewScanner(stdout)
-	attached := false
-	for sc.Scan() {
-		if strings.Contains(sc.Text(), "attached") {
-			attached = true
-			break
-		}
-		if strings.HasPrefix(sc.Text(), "error:") {
-			t.Fatal(sc.Text())
-		}
-	}
-	if !attached {
-		t.Fatal("helper never attached")
-	}
+	v := capturetest.NewVeth(t, capturetest.VethConfig{})
+	h := capturetest.StartHelper(t, v.Capture.End, helperEnv)
 	if n := tcxPrograms(t, v.Capture); n != 2 {
 		t.Fatalf("%d tcx programs while the helper runs, want 2", n)
 	}
-	if err := cmd.Process.Kill(); err != nil { // SIGKILL: no Close runs
-		t.Fatal(err)
-	}
-	cmd.Wait()
-	deadline := time.Now().Add(3 * time.Second)
-	for tcxPrograms(t, v.Capture) != 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("tcx programs still attached after the owner was killed")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	h.Kill(t)
+	capturetest.WaitUntil(t, 3*time.Second, func() bool { return tcxPrograms(t, v.Capture) == 0 },
+		"tcx programs still attached after the owner was killed")
 }
 
-func tcxPrograms(t *testing.T, e nettest.End) int {
-	n := 0
-	err := e.NS.Do(func() error {
-		for _, at := range []ebpf.AttachType{ebpf.AttachTCXIngress, ebpf.AttachTCXEgress} {
-			r, err := link.QueryPrograms(link.QueryOptions{Target: e.Index, Attach: at})
-			if err != nil {
-				return err
-			}
-			n += len(r.Programs)
-		}
-		return nil
-	})
+func tcxPrograms(t *testing.T, e capturetest.End) int {
+	n, err := capturetest.TCXPrograms(e.End)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -430,9 +340,9 @@ func tcxPrograms(t *testing.T, e nettest.End) int {
 }
 
 func TestNextAllocs(t *testing.T) {
-	v := nettest.NewVeth(t, nettest.VethConfig{})
-	src := openIn(t, v.Capture.NS, tcring.Options{Iface: v.Capture.Name})
-	sendAll(t, v.Peer.OpenInjector(t), nettest.Mix(600, v.Peer.MAC, v.Capture.MAC))
+	v := capturetest.NewVeth(t, capturetest.VethConfig{})
+	src := capturetest.OpenIn(t, v.Capture.NS, tcring.Open, tcring.Options{Iface: v.Capture.Name})
+	capturetest.SendAll(t, v.Peer.OpenInjector(t), capturetest.Mix(600, v.Peer.MAC, v.Capture.MAC))
 	var f capture.Frame
 	if n := testing.AllocsPerRun(150, func() {
 		if err := src.Next(&f); err != nil {
@@ -446,41 +356,16 @@ func TestNextAllocs(t *testing.T) {
 // BenchmarkNext measures the hand-out rate of records already in the ring,
 // in bursts of up to 20000 frames injected with the timer stopped.
 func BenchmarkNext(b *testing.B) {
-	v := nettest.NewVeth(b, nettest.VethConfig{})
-	src := openIn(b, v.Capture.NS, tcring.Options{Iface: v.Capture.Name})
-	inj := v.Peer.OpenInjector(b)
-	frames := nettest.Mix(1000, v.Peer.MAC, v.Capture.MAC)
-	var f capture.Frame
-	b.ReportAllocs()
-	b.ResetTimer()
-	var elapsed time.Duration
-	for done := 0; done < b.N; {
-		chunk := min(b.N-done, 20000)
-		b.StopTimer()
-		for i := range chunk {
-			if err := inj.Send(frames[i%len(frames)].Data); err != nil {
-				b.Fatal(err)
-			}
-		}
-		b.StartTimer()
-		start := time.Now()
-		for got := 0; got < chunk; got++ {
-			if err := src.Next(&f); err != nil {
-				b.Fatalf("after %d of %d: %v; stats %+v", got, chunk, err, src.Stats())
-			}
-		}
-		elapsed += time.Since(start)
-		done += chunk
-	}
-	b.StopTimer()
-	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "frames/s")
+	v := capturetest.NewVeth(b, capturetest.VethConfig{})
+	src := capturetest.OpenIn(b, v.Capture.NS, tcring.Open, tcring.Options{Iface: v.Capture.Name})
+	capturetest.BenchmarkBursts(b, src, v.Peer.OpenInjector(b), capturetest.Mix(1000, v.Peer.MAC, v.Capture.MAC), 20000)
 	if st := src.Stats(); st.OSDrops != 0 {
 		b.Fatalf("ring failures in a bounded burst: %+v", st.Kernel)
 	}
 }
 
 // pingN sends n ICMP echo requests from inside ns and waits for each reply.
-func pingN(ns *nettest.NS, dst net.IP, n int) error {
+func pingN(ns *capturetest.NS, dst net.IP, n int) error {
 	var c *icmp.PacketConn
 	if err := ns.Do(func() error {
 		var err error

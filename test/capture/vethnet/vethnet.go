@@ -152,8 +152,11 @@ type Config struct {
 	// IPv6 keeps IPv6 enabled. Off, the kernel sends no router or listener
 	// solicitations, so every frame on the link is one the caller sent.
 	IPv6 bool
-	// RxQueues sets both ends' queue counts (default 1).
+	// RxQueues sets both ends' queue counts (default: the kernel's, one
+	// per possible CPU).
 	RxQueues int
+	// MTU sets both ends' MTU (default: the kernel's, 1500 for veth).
+	MTU int
 }
 
 // NewPair creates the namespaces and the veth pair, both ends up.
@@ -190,7 +193,8 @@ func NewPair(cfg Config) (p *Pair, err error) {
 	if cfg.RxQueues > 0 {
 		la.NumRxQueues, la.NumTxQueues = cfg.RxQueues, cfg.RxQueues
 	}
-	veth := &netlink.Veth{LinkAttrs: la, PeerName: p.Peer.Name, PeerNamespace: netlink.NsFd(peerNS.h)}
+	la.MTU = cfg.MTU
+	veth := &netlink.Veth{LinkAttrs: la, PeerName: p.Peer.Name, PeerNamespace: netlink.NsFd(peerNS.h), PeerMTU: uint32(cfg.MTU)}
 	if cfg.RxQueues > 0 {
 		veth.PeerNumRxQueues, veth.PeerNumTxQueues = uint32(cfg.RxQueues), uint32(cfg.RxQueues)
 	}
