@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -89,20 +90,39 @@ func startExports(ctx context.Context, o *options, a *agent.Agent, reg prometheu
 }
 
 // otelTLSConfig is the OTLP client's TLS configuration from --otel-tls,
-// --otel-tls-cert and --otel-tls-key: nil (the exporter's defaults) unless a
-// client certificate is asked for. The pair is loaded here, at start-up, so
-// a bad path or a key that does not match fails the start rather than
+// --otel-tls-cert, --otel-tls-key and --otel-tls-ca: nil (the exporter's
+// defaults: system roots, no client certificate) unless one of the files is
+// given. Files are loaded here, at start-up, so a bad path, a key that does
+// not match or a CA file without certificates fails the start rather than
 // every push.
 func otelTLSConfig(o *options) (*tls.Config, error) {
-	if !o.otelTLS || (o.otelTLSCert == "" && o.otelTLSKey == "") {
+	if !o.otelTLS || (o.otelTLSCert == "" && o.otelTLSKey == "" && o.otelTLSCA == "") {
 		return nil, nil
 	}
-	if o.otelTLSCert == "" || o.otelTLSKey == "" {
-		return nil, errors.New("--otel-tls-cert and --otel-tls-key must be given together")
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	if o.otelTLSCert != "" || o.otelTLSKey != "" {
+		if o.otelTLSCert == "" || o.otelTLSKey == "" {
+			return nil, errors.New("--otel-tls-cert and --otel-tls-key must be given together")
+		}
+		cert, err := tls.LoadX509KeyPair(o.otelTLSCert, o.otelTLSKey)
+		if err != nil {
+			return nil, fmt.Errorf("--otel-tls-cert %s / --otel-tls-key %s: %w", o.otelTLSCert, o.otelTLSKey, err)
+		}
+		cfg.Certificates = []tls.Certificate{cert}
 	}
-	cert, err := tls.LoadX509KeyPair(o.otelTLSCert, o.otelTLSKey)
-	if err != nil {
-		return nil, fmt.Errorf("--otel-tls-cert %s / --otel-tls-key %s: %w", o.otelTLSCert, o.otelTLSKey, err)
+	if o.otelTLSCA != "" {
+		// A collector behind a private CA is the usual case inside a
+		// network; without this the only way to trust it would be to change
+		// the host's trust store for every program.
+		b, err := os.ReadFile(o.otelTLSCA)
+		if err != nil {
+			return nil, fmt.Errorf("--otel-tls-ca: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(b) {
+			return nil, fmt.Errorf("--otel-tls-ca %s: no PEM certificate in the file", o.otelTLSCA)
+		}
+		cfg.RootCAs = pool
 	}
-	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
+	return cfg, nil
 }

@@ -73,6 +73,8 @@ OpenTelemetry Options:
   --otel-tls                            Push over HTTPS
   --otel-tls-cert FILE                  Client certificate for OTLP over HTTPS
   --otel-tls-key FILE                   Client key for OTLP over HTTPS
+  --otel-tls-ca FILE                    CA certificates (PEM) to trust for the OTLP receiver instead of the
+                                        system's (a collector behind a private CA)
   --remote-write URL                    Push every policy's metrics with Prometheus remote write to URL
                                         (Prometheus, Mimir, Thanos Receive, VictoriaMetrics)
   --remote-write-interval S             Seconds between remote-write snapshots [default: 15]
@@ -109,7 +111,7 @@ type options struct {
 	promInstance                            string
 	otel, otelTLS                           bool
 	otelHost, otelPath                      string
-	otelTLSCert, otelTLSKey                 string
+	otelTLSCert, otelTLSKey, otelTLSCA      string
 	otelPort, otelInterval                  int
 	remoteWrite                             string
 	remoteWriteInterval                     int
@@ -168,6 +170,7 @@ func newFlagSet(o *options) *flag.FlagSet {
 	fs.BoolVar(&o.otelTLS, "otel-tls", false, "")
 	fs.StringVar(&o.otelTLSCert, "otel-tls-cert", "", "")
 	fs.StringVar(&o.otelTLSKey, "otel-tls-key", "", "")
+	fs.StringVar(&o.otelTLSCA, "otel-tls-ca", "", "")
 	fs.StringVar(&o.remoteWrite, "remote-write", "", "")
 	fs.IntVar(&o.remoteWriteInterval, "remote-write-interval", 15, "")
 	fs.StringVar(&o.ianaRegistry, "iana-service-port-registry", "", "")
@@ -269,6 +272,7 @@ func (o *options) applyFileOptions(c handler.Config) error {
 		func() error { return integer("otel_interval", "otel-interval", &o.otelInterval) },
 		func() error { return str("otel_tls_cert", "otel-tls-cert", &o.otelTLSCert) },
 		func() error { return str("otel_tls_key", "otel-tls-key", &o.otelTLSKey) },
+		func() error { return str("otel_tls_ca", "otel-tls-ca", &o.otelTLSCA) },
 		func() error { return str("remote_write", "remote-write", &o.remoteWrite) },
 		func() error { return integer("remote_write_interval", "remote-write-interval", &o.remoteWriteInterval) },
 		func() error { return boolean("module_list", "module-list", &o.moduleList) },

@@ -20,9 +20,9 @@ import (
 	"github.com/visorng/visor/test/pki"
 )
 
-// The TLS configuration pktvisord builds from --otel-tls-cert and
-// --otel-tls-key gets the push through a collector that requires and
-// verifies client certificates.
+// The TLS configuration pktvisord builds from --otel-tls-cert,
+// --otel-tls-key and --otel-tls-ca gets the push through a collector that
+// requires and verifies client certificates.
 func TestOTelClientCertificateFromFlags(t *testing.T) {
 	ca := pki.NewCA(t, "pktvisord test CA")
 	srvCert := ca.Server(t, "127.0.0.1").TLS(t)
@@ -47,18 +47,16 @@ func TestOTelClientCertificateFromFlags(t *testing.T) {
 	defer srv.Close()
 
 	certFile, keyFile := ca.Client(t, "pktvisord-node-1").WriteFiles(t, t.TempDir())
-	o, err := parseArgs([]string{"--otel", "--otel-tls", "--otel-tls-cert", certFile, "--otel-tls-key", keyFile})
+	caFile := writeFile(t, "ca.pem", string(ca.PEM()))
+	o, err := parseArgs([]string{"--otel", "--otel-tls", "--otel-tls-cert", certFile, "--otel-tls-key", keyFile,
+		"--otel-tls-ca", caFile})
 	if err != nil {
 		t.Fatal(err)
 	}
 	tc, err := otelTLSConfig(o)
-	if err != nil || tc == nil || len(tc.Certificates) != 1 {
+	if err != nil || tc == nil || len(tc.Certificates) != 1 || tc.RootCAs == nil {
 		t.Fatalf("otelTLSConfig: %+v, %v", tc, err)
 	}
-	// pktvisord trusts the collector through the system roots (there is no
-	// CA flag); the test's CA stands in for them here.
-	tc = tc.Clone()
-	tc.RootCAs = ca.Pool()
 
 	u, _ := url.Parse(srv.URL)
 	port, _ := strconv.Atoi(u.Port())
@@ -126,5 +124,72 @@ func TestOTelClientCertificateErrors(t *testing.T) {
 	}
 	if tc, err := otelTLSConfig(o); tc != nil || err != nil {
 		t.Errorf("without --otel-tls: %v, %v", tc, err)
+	}
+}
+
+// --otel-tls-ca makes pktvisord trust a collector whose certificate comes
+// from a private CA; without it the same push fails on the unknown
+// authority, and a CA file that cannot be used stops the start.
+func TestOTelCollectorCA(t *testing.T) {
+	ca := pki.NewCA(t, "private collector CA")
+	var got atomic.Int32
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got.Add(1)
+		out, _ := proto.Marshal(&colmetricpb.ExportMetricsServiceResponse{})
+		w.Header().Set("Content-Type", "application/x-protobuf")
+		_, _ = w.Write(out)
+	}))
+	srv.TLS = &tls.Config{Certificates: []tls.Certificate{ca.Server(t, "127.0.0.1").TLS(t)}, MinVersion: tls.VersionTLS12}
+	srv.StartTLS()
+	defer srv.Close()
+	u, _ := url.Parse(srv.URL)
+	port, _ := strconv.Atoi(u.Port())
+	caFile := writeFile(t, "ca.pem", string(ca.PEM()))
+
+	push := func(args ...string) (pushed bool, pushErr error) {
+		t.Helper()
+		o, err := parseArgs(append([]string{"--otel", "--otel-tls"}, args...))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tc, err := otelTLSConfig(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var last atomic.Value
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		p, err := export.StartOTLP(ctx, export.OTLPConfig{Host: u.Hostname(), Port: port, Interval: time.Hour,
+			TLS: true, TLSConfig: tc, Timeout: 5 * time.Second, OnError: func(err error) { last.Store(err) }},
+			literalSource{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.PushOnce(ctx)
+		err, _ = last.Load().(error)
+		return p.Stats().Pushes == 1, err
+	}
+	if ok, err := push("--otel-tls-ca", caFile); !ok || got.Load() != 1 {
+		t.Fatalf("with --otel-tls-ca: pushed %v, received %d, err %v", ok, got.Load(), err)
+	}
+	if ok, err := push(); ok || err == nil || !strings.Contains(err.Error(), "certificate signed by unknown authority") {
+		t.Fatalf("without --otel-tls-ca: pushed %v, err %v; want a refusal of the unknown authority", ok, err)
+	}
+	if got.Load() != 1 {
+		t.Errorf("collector received %d pushes, want 1", got.Load())
+	}
+
+	garbage := writeFile(t, "garbage.pem", "not a certificate\n")
+	for _, tc := range []struct{ file, want string }{
+		{"/nonexistent/ca.pem", "no such file or directory"},
+		{garbage, "no PEM certificate"},
+	} {
+		o, err := parseArgs([]string{"--otel", "--otel-tls", "--otel-tls-ca", tc.file})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := otelTLSConfig(o); err == nil || !strings.Contains(err.Error(), "--otel-tls-ca") || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("--otel-tls-ca %s: %v, want an error saying %q", tc.file, err, tc.want)
+		}
 	}
 }

@@ -70,6 +70,12 @@ func (ca *CA) Pool() *x509.CertPool {
 	return p
 }
 
+// PEM is the CA's certificate, PEM encoded, for a program that reads the
+// CAs it trusts from a file.
+func (ca *CA) PEM() []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.cert.Raw})
+}
+
 // Server issues a server leaf for hosts. Each host that parses as an IP
 // address goes into the IP SANs, the rest into the DNS SANs, because
 // crypto/tls matches an IP only against IP SANs. The first host is also
