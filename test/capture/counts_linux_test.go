@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"testing"
 	"time"
+
+	harness "github.com/visorng/visor/agent/capture/capturetest"
 )
 
 // TestMixCounts sends a known mix over a veth pair to each path and checks
@@ -17,7 +19,7 @@ func TestMixCounts(t *testing.T) {
 			v := newPair(t, vethConfig())
 			src := openIn(t, &v.Capture, p)
 			frames, want := buildMix(n, v.Peer.MAC, v.Capture.MAC)
-			sendAll(t, injector(t, &v.Peer), frames)
+			sendAll(t, harness.OpenInjector(t, &v.Peer), frames)
 			deep := uint64(0)
 			if p.deep {
 				deep = n

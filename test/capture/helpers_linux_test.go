@@ -5,16 +5,15 @@ package capturetest
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"os"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/visorng/visor/agent/capture"
 	"github.com/visorng/visor/agent/capture/afpacket"
 	"github.com/visorng/visor/agent/capture/afxdp"
+	harness "github.com/visorng/visor/agent/capture/capturetest"
 	"github.com/visorng/visor/agent/capture/tcring"
 	"github.com/visorng/visor/agent/handler"
 	"github.com/visorng/visor/agent/handler/nethandler"
@@ -31,35 +30,13 @@ func requireRoot(t testing.TB) {
 	}
 }
 
-var pairSeq atomic.Uint64
-
 // newPair makes a veth pair between two fresh namespaces, removed at
 // cleanup even when the test fails. The capture end has no address unless
 // asked: it plays a dedicated capture port.
 func newPair(t testing.TB, cfg vethnet.Config) *vethnet.Pair {
 	t.Helper()
 	requireRoot(t)
-	cfg.Prefix = fmt.Sprintf("vcap%d-%d", os.Getpid(), pairSeq.Add(1))
-	p, err := vethnet.NewPair(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := p.Close(); err != nil {
-			t.Errorf("remove namespaces: %v", err)
-		}
-	})
-	return p
-}
-
-func injector(t testing.TB, e *vethnet.End) *vethnet.Injector {
-	t.Helper()
-	in, err := e.OpenInjector()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { in.Close() })
-	return in
+	return harness.NewPair(t, cfg)
 }
 
 func sendAll(t testing.TB, in *vethnet.Injector, frames [][]byte) {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/visorng/visor/agent/capture"
+	harness "github.com/visorng/visor/agent/capture/capturetest"
 )
 
 // nextWithin calls Next once and fails the test if it blocks longer than
@@ -57,7 +58,7 @@ func TestInterfaceDownUpDelete(t *testing.T) {
 		t.Run(p.name, func(t *testing.T) {
 			v := newPair(t, vethConfig())
 			src := openIn(t, &v.Capture, p)
-			inj := injector(t, &v.Peer)
+			inj := harness.OpenInjector(t, &v.Peer)
 			frames, _ := buildMix(n, v.Peer.MAC, v.Capture.MAC)
 			sendAll(t, inj, frames)
 			if got, _, errs := drainFor(t, src, 500*time.Millisecond); got != n || len(errs) != 0 {

@@ -10,9 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cilium/ebpf"
-	"github.com/cilium/ebpf/link"
-
+	harness "github.com/visorng/visor/agent/capture/capturetest"
 	"github.com/visorng/visor/test/capture/vethnet"
 )
 
@@ -24,18 +22,8 @@ func attached(t *testing.T, e *vethnet.End) (xdp uint32, tcx int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = e.NS.Do(func() error {
-		for _, a := range []ebpf.AttachType{ebpf.AttachTCXIngress, ebpf.AttachTCXEgress} {
-			q, err := link.QueryPrograms(link.QueryOptions{Target: e.Index, Attach: a})
-			if err != nil {
-				return err
-			}
-			tcx += len(q.Programs)
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatalf("query tcx on %s: %v", e.Name, err)
+	if tcx, err = harness.TCXPrograms(e); err != nil {
+		t.Fatal(err)
 	}
 	return xdp, tcx
 }
