@@ -47,15 +47,7 @@ func TestCaptureMix(t *testing.T) {
 	capturetest.SendAll(t, v.Capture.OpenInjector(t), out)
 
 	all := append(append(append([]capturetest.TestFrame{}, in...), other...), out...)
-	got, err := capturetest.Collect(src, len(all), 200*time.Millisecond, 10*time.Second)
-	if err != nil {
-		t.Fatalf("collect after %d frames: %v", len(got), err)
-	}
-	r := capturetest.Match(all, got, capturetest.Identity)
-	if len(r.Missing) != 0 || len(r.Unexpected) != 0 {
-		t.Fatalf("matched %s; missing %s; %d unexpected (first % x)", capturetest.KindCounts(r.Matched), capturetest.KindCounts(r.Missing), len(r.Unexpected), first(r.Unexpected))
-	}
-	t.Logf("matched %s", capturetest.KindCounts(r.Matched))
+	got := capturetest.CollectExactly(t, src, all, capturetest.Identity, 200*time.Millisecond)
 
 	// Direction: to our MAC ⇒ in, broadcast and other hosts ⇒ unknown,
 	// leaving ⇒ out.
@@ -99,13 +91,6 @@ func btoi(b bool) int {
 		return 1
 	}
 	return 0
-}
-
-func first(bs [][]byte) []byte {
-	if len(bs) == 0 {
-		return nil
-	}
-	return bs[0]
 }
 
 // tcpdump -dd -y EN10MB 'udp dst port 53'
@@ -158,15 +143,10 @@ func TestFilter(t *testing.T) {
 				}
 			}
 			capturetest.SendAll(t, v.Peer.OpenInjector(t), mix)
-			got, err := capturetest.Collect(src, len(want), 300*time.Millisecond, 10*time.Second)
-			if err != nil {
-				t.Fatal(err)
+			if len(want) == 0 {
+				t.Fatal("no frame of the mix to expect")
 			}
-			r := capturetest.Match(want, got, capturetest.Identity)
-			if len(r.Missing) != 0 || len(r.Unexpected) != 0 || len(want) == 0 {
-				t.Fatalf("want %d frames; matched %s; missing %s; %d unexpected", len(want), capturetest.KindCounts(r.Matched), capturetest.KindCounts(r.Missing), len(r.Unexpected))
-			}
-			t.Logf("matched %s", capturetest.KindCounts(r.Matched))
+			capturetest.CollectExactly(t, src, want, capturetest.Identity, 300*time.Millisecond)
 			if st := src.Stats(); st.Received != uint64(len(want)) || st.OSDrops != 0 {
 				t.Errorf("stats %+v", st)
 			}
@@ -198,15 +178,10 @@ func TestAgentFilter(t *testing.T) {
 				}
 			}
 			capturetest.SendAll(t, v.Peer.OpenInjector(t), mix)
-			got, err := capturetest.Collect(src, len(want), 300*time.Millisecond, 10*time.Second)
-			if err != nil {
-				t.Fatal(err)
+			if len(want) == 0 {
+				t.Fatal("no frame of the mix to expect")
 			}
-			r := capturetest.Match(want, got, capturetest.Identity)
-			if len(r.Missing) != 0 || len(r.Unexpected) != 0 || len(want) == 0 {
-				t.Fatalf("want %d; matched %s; missing %s; %d unexpected", len(want), capturetest.KindCounts(r.Matched), capturetest.KindCounts(r.Missing), len(r.Unexpected))
-			}
-			t.Logf("matched %s", capturetest.KindCounts(r.Matched))
+			capturetest.CollectExactly(t, src, want, capturetest.Identity, 300*time.Millisecond)
 		})
 	}
 }
@@ -247,10 +222,6 @@ func TestAnyInterface(t *testing.T) {
 				}
 			}
 			capturetest.SendAll(t, v.Peer.OpenInjector(t), mix)
-			got, err := capturetest.Collect(src, len(want), 300*time.Millisecond, 10*time.Second)
-			if err != nil {
-				t.Fatal(err)
-			}
 			// Broadcast frames keep their own destination; rebuild per frame.
 			view := func(g capturetest.Got) []byte {
 				if len(g.Data) > 1 && g.Data[1] == 1 { // PACKET_BROADCAST
@@ -258,11 +229,7 @@ func TestAnyInterface(t *testing.T) {
 				}
 				return capturetest.FromSLL(v.Capture.MAC)(g)
 			}
-			r := capturetest.Match(want, got, view)
-			if len(r.Missing) != 0 || len(r.Unexpected) != 0 {
-				t.Fatalf("want %d; matched %s; missing %s; %d unexpected (first % x)", len(want), capturetest.KindCounts(r.Matched), capturetest.KindCounts(r.Missing), len(r.Unexpected), first(r.Unexpected))
-			}
-			t.Logf("matched %s", capturetest.KindCounts(r.Matched))
+			capturetest.CollectExactly(t, src, want, view, 300*time.Millisecond)
 		})
 	}
 }
@@ -365,37 +332,7 @@ func TestNextAllocs(t *testing.T) {
 func BenchmarkNext(b *testing.B) {
 	v := capturetest.NewVeth(b, capturetest.VethConfig{})
 	src := capturetest.OpenIn(b, v.Capture.NS, afpacket.Open, afpacket.Options{Iface: v.Capture.Name, BlockCount: 16})
-	inj := v.Peer.OpenInjector(b)
-	frames := capturetest.Mix(1000, v.Peer.MAC, v.Capture.MAC)
-	var f capture.Frame
-	b.ReportAllocs()
-	b.ResetTimer()
-	var elapsed time.Duration
-	for done := 0; done < b.N; {
-		chunk := min(b.N-done, 20000)
-		b.StopTimer()
-		for i := range chunk {
-			if err := inj.Send(frames[i%len(frames)].Data); err != nil {
-				b.Fatal(err)
-			}
-		}
-		b.StartTimer()
-		start := time.Now()
-		for got := 0; got < chunk; {
-			err := src.Next(&f)
-			if errors.Is(err, capture.ErrTimeout) {
-				b.Fatalf("timeout after %d of %d frames; stats %+v", got, chunk, src.Stats())
-			}
-			if err != nil {
-				b.Fatal(err)
-			}
-			got++
-		}
-		elapsed += time.Since(start)
-		done += chunk
-	}
-	b.StopTimer()
-	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "frames/s")
+	capturetest.BenchmarkBursts(b, src, v.Peer.OpenInjector(b), capturetest.Mix(1000, v.Peer.MAC, v.Capture.MAC), 20000)
 	if st := src.Stats(); st.OSDrops != 0 {
 		b.Fatalf("drops in a bounded burst: %+v", st)
 	}

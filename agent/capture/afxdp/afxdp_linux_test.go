@@ -43,14 +43,7 @@ func TestMixExact(t *testing.T) {
 			t.Logf("attached %s, zero-copy %v", src.AttachMode(), src.ZeroCopy())
 			mix := capturetest.Mix(1000, v.Peer.MAC, v.Capture.MAC)
 			capturetest.SendAll(t, v.Peer.OpenInjector(t), mix)
-			got, err := capturetest.Collect(src, len(mix), 300*time.Millisecond, 10*time.Second)
-			if err != nil {
-				t.Fatal(err)
-			}
-			r := capturetest.Match(mix, got, capturetest.Identity)
-			if len(r.Missing) != 0 || len(r.Unexpected) != 0 {
-				t.Fatalf("matched %s; missing %s; %d unexpected", capturetest.KindCounts(r.Matched), capturetest.KindCounts(r.Missing), len(r.Unexpected))
-			}
+			capturetest.CollectExactly(t, src, mix, capturetest.Identity, 300*time.Millisecond)
 			st := src.Stats()
 			if st.Received != 1000 || st.OSDrops != 0 || st.Kernel == nil || st.Kernel.Packets != 1000 || st.Kernel.Sampled != 1000 {
 				t.Fatalf("stats %+v kernel %+v xdp %+v", st, st.Kernel, src.XDPStats())
@@ -110,13 +103,7 @@ func TestMultiQueue(t *testing.T) {
 	}
 	mix := capturetest.Mix(500, v.Peer.MAC, v.Capture.MAC)
 	capturetest.SendAll(t, v.Peer.OpenInjector(t), mix)
-	got, err := capturetest.Collect(src, len(mix), 300*time.Millisecond, 10*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if r := capturetest.Match(mix, got, capturetest.Identity); len(r.Missing) != 0 || len(r.Unexpected) != 0 {
-		t.Fatalf("missing %s; %d unexpected", capturetest.KindCounts(r.Missing), len(r.Unexpected))
-	}
+	capturetest.CollectExactly(t, src, mix, capturetest.Identity, 300*time.Millisecond)
 }
 
 // TestSampleRateZero keeps counting every frame while delivering none.

@@ -102,6 +102,7 @@ const helperTest = "TestHelperProcess"
 // says "attached" and waits, bounded, to be killed; run as an ordinary
 // test it skips.
 func HelperProcess[S io.Closer](t *testing.T, env string, open func(iface string) (S, error)) {
+	t.Helper()
 	iface := os.Getenv(env)
 	if iface == "" {
 		t.Skip("helper process for TestSIGKILLLeavesNothing")
@@ -193,4 +194,26 @@ func TCXPrograms(e *vethnet.End) (int, error) {
 		return 0, fmt.Errorf("query tcx on %s: %w", e.Name, err)
 	}
 	return n, nil
+}
+
+// CollectExactly reads from src until every frame of want has arrived, and
+// for linger after, and fails the test unless exactly those frames came,
+// each once, as view turns them back into the frames sent. It returns what
+// arrived.
+func CollectExactly(t testing.TB, src capture.Source, want []TestFrame, view func(Got) []byte, linger time.Duration) []Got {
+	t.Helper()
+	got, err := Collect(src, len(want), linger, 10*time.Second)
+	if err != nil {
+		t.Fatalf("collect after %d frames: %v", len(got), err)
+	}
+	r := Match(want, got, view)
+	if len(r.Missing) != 0 || len(r.Unexpected) != 0 {
+		var first []byte
+		if len(r.Unexpected) > 0 {
+			first = r.Unexpected[0]
+		}
+		t.Fatalf("want %d; matched %s; missing %s; %d unexpected (first % x)", len(want), KindCounts(r.Matched), KindCounts(r.Missing), len(r.Unexpected), first)
+	}
+	t.Logf("matched %s", KindCounts(r.Matched))
+	return got
 }

@@ -105,14 +105,7 @@ func TestMixExact(t *testing.T) {
 			src := capturetest.OpenIn(t, v.Capture.NS, tcring.Open, tcring.Options{Iface: v.Capture.Name, Attach: mode})
 			mix := capturetest.Mix(1000, v.Peer.MAC, v.Capture.MAC)
 			capturetest.SendAll(t, v.Peer.OpenInjector(t), mix)
-			got, err := capturetest.Collect(src, len(mix), 300*time.Millisecond, 10*time.Second)
-			if err != nil {
-				t.Fatal(err)
-			}
-			r := capturetest.Match(onWire(mix), got, capturetest.Identity)
-			if len(r.Missing) != 0 || len(r.Unexpected) != 0 {
-				t.Fatalf("matched %s; missing %s; %d unexpected", capturetest.KindCounts(r.Matched), capturetest.KindCounts(r.Missing), len(r.Unexpected))
-			}
+			got := capturetest.CollectExactly(t, src, onWire(mix), capturetest.Identity, 300*time.Millisecond)
 			for _, g := range got {
 				if g.Dir != decode.DirIn {
 					t.Fatalf("direction %v for an ingress frame", g.Dir)
