@@ -217,3 +217,18 @@ func CollectExactly(t testing.TB, src capture.Source, want []TestFrame, view fun
 	t.Logf("matched %s", KindCounts(r.Matched))
 	return got
 }
+
+// ExpectNoNextAllocs fails the test unless src.Next allocates nothing per
+// call, over 150 calls on frames already queued. An error fails it too,
+// unless it is tolerate (nil tolerates none).
+func ExpectNoNextAllocs(t testing.TB, src capture.Source, tolerate error) {
+	t.Helper()
+	var f capture.Frame
+	if n := testing.AllocsPerRun(150, func() {
+		if err := src.Next(&f); err != nil && !errors.Is(err, tolerate) {
+			t.Fatal(err)
+		}
+	}); n != 0 {
+		t.Fatalf("Next allocates %v times per frame", n)
+	}
+}
