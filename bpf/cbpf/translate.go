@@ -72,9 +72,10 @@ func scratchOff(n int) int16 { return int16(-64 + 4*n) }
 func label(i int) string { return fmt.Sprintf("cbpf_%d", i) }
 
 // Translate converts a classic BPF program into eBPF. Raw instructions are
-// disassembled first. Every classic instruction must be reachable (as the
-// kernel's verifier requires of the result), and the program must end in a
-// return, which the classic checker guarantees for tcpdump output.
+// disassembled first. Classic instructions that control cannot reach are
+// left out, because the kernel's verifier rejects unreachable code where
+// classic BPF allows it. The program must end in a return, which the
+// classic checker guarantees for tcpdump output.
 func Translate(prog []bpf.Instruction, opts Options) (asm.Instructions, error) {
 	if len(prog) == 0 {
 		return nil, errors.New("empty classic program")

@@ -104,7 +104,8 @@ func TestTranslateErrors(t *testing.T) {
 }
 
 // FuzzTranslate feeds arbitrary raw classic programs: Translate must either
-// fail cleanly or produce at least one instruction per classic instruction.
+// fail cleanly or produce at least one instruction per reachable classic
+// instruction (unreachable ones are dropped on purpose).
 func FuzzTranslate(f *testing.F) {
 	for _, nf := range readFilters(f) {
 		var seed []byte
@@ -126,8 +127,25 @@ func FuzzTranslate(f *testing.F) {
 		}
 		for _, acc := range []Access{Direct, SKBLoadBytes} {
 			insns, err := Translate(prog, Options{Access: acc})
-			if err == nil && len(insns) < len(prog) {
-				t.Fatalf("%d instructions for %d classic", len(insns), len(prog))
+			if err != nil {
+				continue
+			}
+			ins := make([]bpf.Instruction, len(prog))
+			for i, in := range prog {
+				ins[i] = in.(bpf.RawInstruction).Disassemble()
+			}
+			live, err := reachable(ins)
+			if err != nil {
+				t.Fatalf("translated a program whose reachability fails: %v", err)
+			}
+			n := 0
+			for _, l := range live {
+				if l {
+					n++
+				}
+			}
+			if len(insns) < n {
+				t.Fatalf("%d instructions for %d reachable classic", len(insns), n)
 			}
 		}
 	})
