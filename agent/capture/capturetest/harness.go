@@ -38,14 +38,27 @@ func OpenIn[O any, S io.Closer](t testing.TB, ns *NS, open func(O) (S, error), o
 }
 
 // SendAll injects frames in order.
+//
+// It pauses briefly after every sendBurst frames. A veth hands each frame to
+// the receiving CPU's backlog, which holds net.core.netdev_max_backlog
+// (1000) frames; on a loaded machine the softirq that empties it can fall
+// behind a tight send loop, and the kernel then drops frames before any
+// capture path sees them (counted only in /proc/net/softnet_stat). That is
+// a property of the test's sender, not of the path under test.
 func SendAll(t testing.TB, in *Injector, frames []TestFrame) {
 	t.Helper()
-	for _, f := range frames {
+	for i, f := range frames {
 		if err := in.Send(f.Data); err != nil {
 			t.Fatal(err)
 		}
+		if (i+1)%sendBurst == 0 {
+			time.Sleep(time.Millisecond)
+		}
 	}
 }
+
+// sendBurst is well under the backlog's 1000 frames.
+const sendBurst = 200
 
 // NextError calls Next until it returns something other than a frame or a
 // timeout, and returns that, or an error of its own once d has passed.
