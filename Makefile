@@ -34,6 +34,7 @@ test-unit: ## run the Go tests only, without installing anything
 
 bench: ## run the micro-benchmarks and the reader-vs-tcpdump/tshark throughput comparison
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+	VISOR_BENCH_RATIO=1 $(GO) test -count=1 -run TestPipelineVsGoflow2 -v ./agent/handler/flowhandler/
 	./test/bench-reader.sh
 
 fuzz: ## run every fuzz target for FUZZTIME each (default 20s)
