@@ -58,24 +58,32 @@ func TestOTelClientCertificateFromFlags(t *testing.T) {
 		t.Fatalf("otelTLSConfig: %+v, %v", tc, err)
 	}
 
-	u, _ := url.Parse(srv.URL)
+	if pushed, err := pushOnce(t, srv.URL, tc); !pushed || got.Load() != 1 {
+		t.Fatalf("pushed %v, received %d, err %v", pushed, got.Load(), err)
+	}
+	if cn := peer.Load(); cn != "pktvisord-node-1" {
+		t.Errorf("collector saw client %v", cn)
+	}
+}
+
+// pushOnce makes one OTLP push over HTTPS with tc to the server at rawURL,
+// and reports whether it was counted as pushed and the last error.
+func pushOnce(t *testing.T, rawURL string, tc *tls.Config) (pushed bool, err error) {
+	t.Helper()
+	u, _ := url.Parse(rawURL)
 	port, _ := strconv.Atoi(u.Port())
-	var pushErr atomic.Value
+	var last atomic.Value
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	p, err := export.StartOTLP(ctx, export.OTLPConfig{Host: u.Hostname(), Port: port, Interval: time.Hour,
-		TLS: true, TLSConfig: tc, Timeout: 5 * time.Second, OnError: func(err error) { pushErr.Store(err) }},
+		TLS: true, TLSConfig: tc, Timeout: 5 * time.Second, OnError: func(err error) { last.Store(err) }},
 		literalSource{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	p.PushOnce(ctx)
-	if st := p.Stats(); st.Pushes != 1 || got.Load() != 1 {
-		t.Fatalf("stats %+v, received %d, err %v", st, got.Load(), pushErr.Load())
-	}
-	if cn := peer.Load(); cn != "pktvisord-node-1" {
-		t.Errorf("collector saw client %v", cn)
-	}
+	err, _ = last.Load().(error)
+	return p.Stats().Pushes == 1, err
 }
 
 // literalSource is one gauge, enough for a well-formed OTLP request.
@@ -142,8 +150,6 @@ func TestOTelCollectorCA(t *testing.T) {
 	srv.TLS = &tls.Config{Certificates: []tls.Certificate{ca.Server(t, "127.0.0.1").TLS(t)}, MinVersion: tls.VersionTLS12}
 	srv.StartTLS()
 	defer srv.Close()
-	u, _ := url.Parse(srv.URL)
-	port, _ := strconv.Atoi(u.Port())
 	caFile := writeFile(t, "ca.pem", string(ca.PEM()))
 
 	push := func(args ...string) (pushed bool, pushErr error) {
@@ -156,18 +162,7 @@ func TestOTelCollectorCA(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var last atomic.Value
-		ctx, cancel := context.WithCancel(context.Background())
-		defer cancel()
-		p, err := export.StartOTLP(ctx, export.OTLPConfig{Host: u.Hostname(), Port: port, Interval: time.Hour,
-			TLS: true, TLSConfig: tc, Timeout: 5 * time.Second, OnError: func(err error) { last.Store(err) }},
-			literalSource{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		p.PushOnce(ctx)
-		err, _ = last.Load().(error)
-		return p.Stats().Pushes == 1, err
+		return pushOnce(t, srv.URL, tc)
 	}
 	if ok, err := push("--otel-tls-ca", caFile); !ok || got.Load() != 1 {
 		t.Fatalf("with --otel-tls-ca: pushed %v, received %d, err %v", ok, got.Load(), err)
