@@ -45,6 +45,16 @@ func udpFrames(b *testing.B) ([][]byte, decode.LinkType) {
 	return out, link
 }
 
+// dnsAndNetV1 is the default policy's dns v1 and net v1 handlers, one period.
+func dnsAndNetV1(b *testing.B) (dnsH, netH handler.PacketConsumer) {
+	cfg := handler.Config{"num_periods": uint64(1)}
+	nh, err := nethandler.NewV1("n", cfg, handler.Env{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return newV1(b, cfg).(handler.PacketConsumer), nh.(handler.PacketConsumer)
+}
+
 // BenchmarkPerPacket compares, on the same UDP DNS frames: our L2-L4 +
 // DNS decode, miekg/dns Msg.Unpack of the DNS payload alone, and decode +
 // dns v1 + net v1 handlers. The ratio line is ns(miekg)/ns(ours).
@@ -79,13 +89,7 @@ func BenchmarkPerPacket(b *testing.B) {
 		b.Logf("miekg/dns Unpack is %.1fx the time of decode+dns.Parse (%.0f vs %.0f ns/msg)", miekg/ours, miekg, ours)
 	}
 	b.Run("decode+dnsv1+netv1", func(b *testing.B) {
-		cfg := handler.Config{"num_periods": uint64(1)}
-		d, _ := newV1(b, cfg).(handler.PacketConsumer)
-		nh, err := nethandler.NewV1("n", cfg, handler.Env{})
-		if err != nil {
-			b.Fatal(err)
-		}
-		n := nh.(handler.PacketConsumer)
+		d, n := dnsAndNetV1(b)
 		b.ReportAllocs()
 		b.ResetTimer()
 		for i := 0; i < b.N; i++ {
@@ -141,13 +145,7 @@ func BenchmarkRandomSubdomainFlood(b *testing.B) {
 		port := uint16(1024 + i%60000)
 		pkts = append(pkts, udp(q, true, port, t0), udp(a, false, port, t0))
 	}
-	cfg := handler.Config{"num_periods": uint64(1)}
-	d := newV1(b, cfg).(handler.PacketConsumer)
-	nh, err := nethandler.NewV1("n", cfg, handler.Env{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	nc := nh.(handler.PacketConsumer)
+	d, nc := dnsAndNetV1(b)
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
